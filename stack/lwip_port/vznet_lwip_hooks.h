@@ -18,7 +18,6 @@ int vznet_hook_ip4_input(struct pbuf *p, struct netif *input_netif);
 struct tcp_pcb_listen *vznet_hook_tcp_listen_fallback(void);
 /** The catch-all UDP pcb, or NULL before the stack created it. */
 struct udp_pcb *vznet_hook_udp_fallback_pcb(void);
-unsigned int vznet_lwip_rand(void);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@ extern "C" {
 #endif
 void vznet_lwip_diag(const char *msg);
 void vznet_lwip_assert(const char *msg, const char *file, int line);
+unsigned int vznet_lwip_rand(void);
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,47 @@
+// vznet's command line: the validated Config every other part is built from, and the parser that turns argv
+// into it (CLI11). Pure: no sockets, no files; errors come back as one message and an exit code.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stack/ipv4_address.h"
+#include "virtio/listener.h"
+
+namespace vznet::app {
+
+struct Config {
+  std::vector<virtio::ListenUri> listen;  ///< empty: the default pair (see default_listen_uris)
+  Ipv4Subnet subnet = *Ipv4Subnet::parse("192.168.64.0/24");
+  std::uint16_t mtu = 1500;
+  std::string log_level = "info";
+  std::size_t max_flows = 16384;
+  std::chrono::seconds connect_timeout{10};
+  std::chrono::seconds tcp_timeout{86400};
+  std::chrono::seconds udp_timeout{60};
+  bool exit_on_disconnect = false;
+
+  Ipv4Address gateway() const { return subnet.host(1); }
+  Ipv4Address first_guest() const { return subnet.host(2); }
+};
+
+/// What parsing produced: a Config to run, or text to print and an exit code (help: 0; errors: 2).
+struct ParseOutcome {
+  std::optional<Config> config;
+  int exit_code = 0;
+  std::string message;  ///< help text (stdout) or one error line (stderr)
+};
+
+ParseOutcome parse_command_line(int argc, const char* const* argv);
+
+/// The listeners used when no --listen is given: a QEMU stream socket and a vfkit/QEMU datagram socket in
+/// `directory`.
+std::vector<virtio::ListenUri> default_listen_uris(const std::string& directory);
+/// $XDG_RUNTIME_DIR/vznet, or /tmp/vznet-UID when that is unset.
+std::string default_socket_directory();
+
+}  // namespace vznet::app

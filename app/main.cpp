@@ -1,0 +1,32 @@
+// vznet's entry point: flags -> Config -> Runtime. Start-up failures become one clear line and exit code 2.
+#include <csignal>
+#include <cstdio>
+#include <exception>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app/config.h"
+#include "app/runtime.h"
+
+int main(int argc, char** argv) {
+  auto outcome = vznet::app::parse_command_line(argc, argv);
+  if (!outcome.config) {
+    std::fputs(outcome.message.c_str(), outcome.exit_code == 0 ? stdout : stderr);
+    if (!outcome.message.empty() && outcome.message.back() != '\n') std::fputc('\n', outcome.exit_code == 0 ? stdout : stderr);
+    return outcome.exit_code;
+  }
+  std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error code on the write, not a dead process
+  auto logger = spdlog::stderr_logger_st("vznet");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(outcome.config->log_level));
+  try {
+    vznet::app::Runtime runtime(*outcome.config);
+    runtime.start();
+    return runtime.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vznet: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,150 @@
+// Runtime: wiring, start-up, signals, shutdown and the periodic drop report (see runtime.h).
+#include "app/runtime.h"
+
+#include <sys/stat.h>
+
+#include <asio/post.hpp>
+#include <filesystem>
+#include <spdlog/spdlog.h>
+
+namespace vznet::app {
+
+namespace {
+/// How often dropped-frame counters are summarized in the log (only when they changed): often enough to
+/// notice a misbehaving guest, rarely enough that a flood of bad frames costs one line per interval.
+constexpr auto kCounterReportInterval = std::chrono::seconds(10);
+
+forward::ForwardConfig forward_config(const Config& c) {
+  forward::ForwardConfig f;
+  f.connect_timeout = c.connect_timeout;
+  f.tcp_idle_timeout = c.tcp_timeout;
+  f.udp_idle_timeout = c.udp_timeout;
+  f.max_flows = c.max_flows;
+  return f;
+}
+
+template <class Names, class Counts>
+std::string describe_changes(const Names& names, const Counts& now, const Counts& before) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (now[i] == before[i]) continue;
+    if (!out.empty()) out += ' ';
+    out += std::string(names[i]) + '=' + std::to_string(now[i] - before[i]);
+  }
+  return out;
+}
+}  // namespace
+
+Runtime::Runtime(const Config& config) : config_(config) {
+  stack::StackConfig stack_config;
+  stack_config.subnet = config_.subnet;
+  stack_config.gateway = config_.gateway();
+  stack_config.mtu = config_.mtu;
+  stack_ = std::make_unique<stack::Stack>(
+      io_, stack_config, [this](virtio::Frame frame) { switch_.send_to_guests(frame); }, stack_counters_);
+  forwarder_ = std::make_unique<forward::Forwarder>(io_, *stack_, forward_config(config_), forward_counters_);
+}
+
+Runtime::~Runtime() {
+  for (auto& listener : listeners_) listener->close();
+  listeners_.clear();
+  forwarder_.reset();
+  stack_.reset();
+}
+
+void Runtime::start() {
+  std::vector<virtio::ListenUri> uris = config_.listen;
+  if (uris.empty()) {
+    const std::string directory = default_socket_directory();
+    std::error_code ec;
+    std::filesystem::create_directories(directory, ec);
+    if (ec) throw std::runtime_error("cannot create socket directory " + directory + ": " + ec.message());
+    ::chmod(directory.c_str(), 0700);  // only the owner may attach guests
+    uris = default_listen_uris(directory);
+  }
+  virtio::LinkOptions options;
+  options.max_frame_size = std::size_t{config_.mtu} + 14;
+  try {
+    for (const auto& uri : uris) {
+      listeners_.push_back(virtio::open_listener(io_, uri, options, switch_, link_counters_));
+      spdlog::info("listening on {}", uri.text);
+    }
+  } catch (...) {
+    for (auto& listener : listeners_) listener->close();
+    listeners_.clear();
+    throw;
+  }
+  spdlog::info("gateway {} (host loopback), guests from {} in {}, MTU {}", config_.gateway().to_string(),
+               config_.first_guest().to_string(), config_.subnet.to_string(), config_.mtu);
+  if (config_.listen.empty()) log_attach_hints();
+  signals_.async_wait([this](const std::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", signal);
+    shutdown();
+  });
+  arm_counter_report();
+}
+
+void Runtime::log_attach_hints() const {
+  for (const auto& listener : listeners_) {
+    const auto& uri = listener->uri();
+    if (uri.kind == virtio::ListenUri::Kind::unix_stream) {
+      spdlog::info("QEMU: -netdev stream,id=net0,server=off,addr.type=unix,addr.path={} "
+                   "-device virtio-net-pci,netdev=net0", uri.path);
+    } else if (uri.kind == virtio::ListenUri::Kind::unixgram) {
+      spdlog::info("vfkit: --device virtio-net,unixSocketPath={}", uri.path);
+      spdlog::info("QEMU: -netdev dgram,id=net0,local.type=unix,local.path=/tmp/qemu-vznet.sock,"
+                   "remote.type=unix,remote.path={} -device virtio-net-pci,netdev=net0", uri.path);
+    }
+  }
+}
+
+int Runtime::run() {
+  io_.run();
+  return 0;
+}
+
+void Runtime::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  signals_.cancel();
+  report_timer_.cancel();
+  forwarder_->flows().terminate_all();
+  for (auto& listener : listeners_) listener->close();
+  listeners_.clear();
+  io_.stop();
+}
+
+void Runtime::guest_attached(virtio::PortId port) { stack_->guest_attached(port); }
+
+void Runtime::guest_frame(virtio::PortId port, virtio::Frame frame) { stack_->guest_frame(port, frame); }
+
+void Runtime::guest_detached(virtio::PortId port) {
+  stack_->guest_detached(port);
+  if (config_.exit_on_disconnect && !stopping_) {
+    spdlog::info("guest disconnected and --exit-on-disconnect is set: exiting");
+    asio::post(io_, [this] { shutdown(); });
+  }
+}
+
+void Runtime::arm_counter_report() {
+  report_timer_.expires_after(kCounterReportInterval);
+  report_timer_.async_wait([this](const std::error_code& ec) {
+    if (ec) return;
+    report_counters();
+    arm_counter_report();
+  });
+}
+
+void Runtime::report_counters() {
+  std::string link = describe_changes(virtio::kLinkDropNames, link_counters_.drops, reported_link_.drops);
+  std::string stack = describe_changes(stack::kStackDropNames, stack_counters_.drops, reported_stack_.drops);
+  if (!link.empty() || !stack.empty()) {
+    spdlog::warn("dropped in the last {}s: {}{}{}", kCounterReportInterval.count(), link,
+                 link.empty() || stack.empty() ? "" : " ", stack);
+  }
+  reported_link_ = link_counters_;
+  reported_stack_ = stack_counters_;
+}
+
+}  // namespace vznet::app

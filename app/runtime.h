@@ -1,0 +1,66 @@
+// The running vznet: one io_context and everything on it (switch, stack, flows, listeners, signals), wired
+// from a Config. Also the one place that reports counters to the log and decides when vznet exits.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "app/config.h"
+#include "forward/forward_counters.h"
+#include "forward/forwarder.h"
+#include "stack/stack.h"
+#include "virtio/link_counters.h"
+#include "virtio/listener.h"
+#include "virtio/port_switch.h"
+
+namespace vznet::app {
+
+class Runtime final : public virtio::GuestNetwork {
+ public:
+  explicit Runtime(const Config& config);
+  ~Runtime() override;
+
+  /// Opens every listener. Throws std::runtime_error (one sentence) if one cannot be opened; the ones
+  /// already opened are closed again, so nothing is left behind.
+  void start();
+  /// Runs until SIGINT/SIGTERM (or a disconnect with --exit-on-disconnect); returns the exit code.
+  int run();
+  /// Closes flows and listeners (removing their socket files) and stops the loop.
+  void shutdown();
+
+  asio::io_context& io() { return io_; }
+  stack::Stack& stack() { return *stack_; }
+  forward::Forwarder& forwarder() { return *forwarder_; }
+  const virtio::LinkCounters& link_counters() const { return link_counters_; }
+
+  // virtio::GuestNetwork: the switch's upstream; passes through to the stack.
+  void guest_attached(virtio::PortId port) override;
+  void guest_frame(virtio::PortId port, virtio::Frame frame) override;
+  void guest_detached(virtio::PortId port) override;
+
+ private:
+  void log_attach_hints() const;
+  void arm_counter_report();
+  void report_counters();
+
+  Config config_;
+  asio::io_context io_{1};
+  virtio::LinkCounters link_counters_;
+  stack::StackCounters stack_counters_;
+  forward::ForwardCounters forward_counters_;
+  virtio::PortSwitch switch_{*this};
+  std::unique_ptr<stack::Stack> stack_;
+  std::unique_ptr<forward::Forwarder> forwarder_;
+  std::vector<std::unique_ptr<virtio::GuestListener>> listeners_;
+  asio::signal_set signals_{io_, SIGINT, SIGTERM};
+  asio::steady_timer report_timer_{io_};
+  virtio::LinkCounters reported_link_;
+  stack::StackCounters reported_stack_;
+  bool stopping_ = false;
+};
+
+}  // namespace vznet::app

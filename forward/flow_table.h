@@ -1,0 +1,123 @@
+// The flow table owns every flow (TCP, UDP, ICMP echo) between the guest and host sockets: creation, lookup
+// by 4-tuple or id, the once-a-second sweep that drives timeouts, and reaping. Flows never destroy
+// themselves: release() unlinks a flow at once and the table deletes it at the end of the loop turn, so no
+// flow dies inside its own lwIP or Asio callback (STYLE rule 4).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "stack/flow_key.h"
+#include "virtio/guest_port.h"
+
+namespace vznet::forward {
+
+using FlowId = std::uint64_t;
+using Clock = std::chrono::steady_clock;
+class FlowTable;
+
+/// Base of every flow: identity, owning guest port, activity time, byte counts.
+class Flow {
+ public:
+  Flow(FlowTable& table, const FlowKey& key, virtio::PortId port);
+  virtual ~Flow() = default;
+  Flow(const Flow&) = delete;
+  Flow& operator=(const Flow&) = delete;
+
+  FlowId id() const { return id_; }
+  const FlowKey& key() const { return key_; }
+  virtio::PortId port() const { return port_; }
+  bool released() const { return released_; }
+  Clock::time_point created() const { return created_; }
+  Clock::time_point last_activity() const { return last_activity_; }
+  std::uint64_t bytes_to_host() const { return bytes_to_host_; }
+  std::uint64_t bytes_to_guest() const { return bytes_to_guest_; }
+
+  /// Ends the flow now, abortively on both sides (guest detached, shutdown, limits).
+  virtual void terminate() = 0;
+  /// About once a second: idle and connect timeouts.
+  virtual void tick(Clock::time_point now) = 0;
+  /// One word for logs and the API ("dialing", "open"...).
+  virtual const char* state_name() const = 0;
+
+ protected:
+  /// Unlinks the flow from the table; it is deleted at the end of the loop turn. Call once, last.
+  void release();
+  void touch() { last_activity_ = Clock::now(); }
+  void count_to_host(std::size_t n) { bytes_to_host_ += n; touch(); }
+  void count_to_guest(std::size_t n) { bytes_to_guest_ += n; touch(); }
+  FlowTable& table() { return table_; }
+
+ private:
+  friend class FlowTable;
+  FlowTable& table_;
+  FlowId id_ = 0;
+  FlowKey key_;
+  virtio::PortId port_;
+  bool released_ = false;
+  Clock::time_point created_ = Clock::now();
+  Clock::time_point last_activity_ = created_;
+  std::uint64_t bytes_to_host_ = 0, bytes_to_guest_ = 0;
+};
+
+class FlowTable {
+ public:
+  FlowTable(asio::io_context& io, std::size_t max_flows);
+  ~FlowTable();
+
+  asio::io_context& io() { return io_; }
+  bool full() const { return by_id_.size() >= max_flows_; }
+  std::size_t size() const { return by_id_.size(); }
+  std::size_t count(IpProtocol protocol) const;
+
+  /// Creates and registers a flow of type F (constructed as F(table, key, port, args...)).
+  template <class F, class... Args>
+  F& emplace(const FlowKey& key, virtio::PortId port, Args&&... args) {
+    auto flow = std::make_unique<F>(*this, key, port, std::forward<Args>(args)...);
+    F& ref = *flow;
+    adopt(std::move(flow));
+    return ref;
+  }
+
+  Flow* find(const FlowKey& key) const;
+  Flow* find(FlowId id) const;
+  /// The live flow `id` as F, or nullptr if it is gone or released (for Asio handlers that outlive flows).
+  template <class F>
+  F* live(FlowId id) const {
+    Flow* flow = find(id);
+    return flow != nullptr && !flow->released() ? static_cast<F*>(flow) : nullptr;
+  }
+
+  /// Terminates every flow of one guest port; returns how many.
+  std::size_t terminate_port(virtio::PortId port);
+  /// Terminates every flow (shutdown).
+  void terminate_all();
+  /// Calls fn for every live flow (for the API and stats).
+  void for_each(const std::function<void(const Flow&)>& fn) const;
+
+ private:
+  friend class Flow;
+  void adopt(std::unique_ptr<Flow> flow);
+  void release(Flow& flow);
+  void reap();
+  void arm_sweep();
+
+  asio::io_context& io_;
+  std::size_t max_flows_;
+  FlowId next_id_ = 1;
+  std::unordered_map<FlowId, std::unique_ptr<Flow>> by_id_;
+  std::unordered_map<FlowKey, FlowId, FlowKeyHash> by_key_;
+  std::vector<std::unique_ptr<Flow>> reaping_;
+  bool reap_posted_ = false;
+  asio::steady_timer sweep_;
+  bool sweep_armed_ = false;  ///< only while flows exist: an idle vznet does not wake up
+};
+
+}  // namespace vznet::forward

@@ -1,0 +1,37 @@
+// What every flow needs from its surroundings: the stack (to answer the guest), the limits and timeouts,
+// the counters, the data-path log limiter, and where "the host" is.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "forward/forward_counters.h"
+#include "forward/rate_limited_log.h"
+#include "stack/ipv4_address.h"
+#include "stack/stack.h"
+
+namespace vznet::forward {
+
+struct ForwardConfig {
+  std::chrono::seconds connect_timeout{10};  ///< --connect-timeout: host connect must finish within this
+  std::chrono::seconds tcp_idle_timeout{86400};  ///< --tcp-timeout: no bytes either way for this long
+  std::chrono::seconds udp_idle_timeout{60};     ///< --udp-timeout
+  std::chrono::seconds icmp_idle_timeout{10};    ///< echo socket kept this long after the last request
+  std::size_t max_flows = 16384;                 ///< --max-flows: TCP + UDP + ICMP flows together
+  Ipv4Address host_loopback{127, 0, 0, 1};       ///< what the gateway address means on the host
+};
+
+struct ForwardContext {
+  stack::Stack& stack;
+  ForwardConfig config;
+  ForwardCounters& counters;
+  RateLimitedLog flow_log{};
+
+  /// Where a guest destination is dialed on the host: the gateway address means the host's loopback.
+  Ipv4Endpoint host_target(const Ipv4Endpoint& destination) const {
+    if (stack.is_gateway(destination.address)) return {config.host_loopback, destination.port};
+    return destination;
+  }
+};
+
+}  // namespace vznet::forward

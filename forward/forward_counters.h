@@ -1,0 +1,39 @@
+// Counters for flows: how many were opened per protocol, how host connects ended, what was refused or
+// dropped. Plain integers on the loop thread; reported by the app (logs now, /stats later).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace vznet::forward {
+
+enum class ForwardEvent : std::uint8_t {
+  tcp_opened,          ///< host connect succeeded, guest handshake started
+  tcp_refused,         ///< host connect refused: RST to the guest
+  tcp_unreachable,     ///< host connect failed otherwise: ICMP unreachable to the guest
+  tcp_connect_timeout, ///< host connect took longer than --connect-timeout
+  tcp_reset_by_host,   ///< host socket reset: RST to the guest
+  tcp_reset_by_guest,  ///< guest reset: RST to the host
+  tcp_idle_closed,     ///< reaped after --tcp-timeout without traffic
+  udp_opened,
+  udp_idle_closed,
+  udp_send_dropped,    ///< host socket full or failing: datagram dropped
+  icmp_echo_sent,
+  icmp_unavailable,    ///< ICMP datagram sockets not permitted here: echo not relayed
+  flow_limit,          ///< --max-flows reached: new flow refused
+  count_
+};
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(ForwardEvent::count_)> kForwardEventNames{
+    "tcp_opened", "tcp_refused", "tcp_unreachable", "tcp_connect_timeout", "tcp_reset_by_host",
+    "tcp_reset_by_guest", "tcp_idle_closed", "udp_opened", "udp_idle_closed", "udp_send_dropped",
+    "icmp_echo_sent", "icmp_unavailable", "flow_limit"};
+
+struct ForwardCounters {
+  std::array<std::uint64_t, static_cast<std::size_t>(ForwardEvent::count_)> events{};
+  void add(ForwardEvent e) { ++events[static_cast<std::size_t>(e)]; }
+  std::uint64_t get(ForwardEvent e) const { return events[static_cast<std::size_t>(e)]; }
+};
+
+}  // namespace vznet::forward

@@ -1,0 +1,87 @@
+// IcmpFlow: echo requests out through an ICMP datagram socket, replies back to the guest through the stack.
+#include "forward/icmp_flow.h"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cstring>
+
+#include "forward/icmp_socket.h"
+
+namespace vznet::forward {
+
+namespace {
+/// An echo of any size IPv4 allows, with room for the IP header macOS includes.
+std::array<std::uint8_t, 65535> g_icmp_buffer;
+/// Replies handled per readiness event before yielding to other flows.
+constexpr int kMaxRepliesPerTurn = 32;
+
+std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes) {
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) sum += static_cast<std::uint32_t>((bytes[i] << 8) | bytes[i + 1]);
+  if (bytes.size() % 2 != 0) sum += static_cast<std::uint32_t>(bytes.back() << 8);
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return static_cast<std::uint16_t>(~sum);
+}
+}  // namespace
+
+IcmpFlow::IcmpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context)
+    : Flow(table, key, port), ctx_(context), socket_(table.io()) {}
+
+bool IcmpFlow::open(std::error_code& error) {
+  const int fd = open_icmp_echo_socket(ctx_.host_target({key().destination.address, 0}).address, error);
+  if (fd < 0) return false;
+  socket_.assign(fd);
+  read_replies();
+  return true;
+}
+
+void IcmpFlow::send_echo(const stack::IcmpEcho& echo) {
+  const std::size_t length = 8 + echo.data.size();
+  if (length > g_icmp_buffer.size()) return;
+  std::uint8_t* icmp = g_icmp_buffer.data();
+  icmp[0] = 8;  // echo request
+  icmp[1] = 0;
+  icmp[2] = icmp[3] = 0;
+  icmp[4] = static_cast<std::uint8_t>(echo.identifier >> 8);
+  icmp[5] = static_cast<std::uint8_t>(echo.identifier);
+  icmp[6] = static_cast<std::uint8_t>(echo.sequence >> 8);
+  icmp[7] = static_cast<std::uint8_t>(echo.sequence);
+  std::memcpy(icmp + 8, echo.data.data(), echo.data.size());
+  const std::uint16_t checksum = internet_checksum({icmp, length});
+  icmp[2] = static_cast<std::uint8_t>(checksum >> 8);
+  icmp[3] = static_cast<std::uint8_t>(checksum);
+  if (::send(socket_.native_handle(), icmp, length, 0) < 0) return;
+  ctx_.counters.add(ForwardEvent::icmp_echo_sent);
+  count_to_host(echo.data.size());
+}
+
+void IcmpFlow::read_replies() {
+  for (int i = 0; i < kMaxRepliesPerTurn; ++i) {
+    const ssize_t n = ::recv(socket_.native_handle(), g_icmp_buffer.data(), g_icmp_buffer.size(), 0);
+    if (n < 0) break;  // EAGAIN, or an error we wait out
+    if (auto reply = parse_echo_reply({g_icmp_buffer.data(), static_cast<std::size_t>(n)})) {
+      // The guest sees its own identifier; the kernel chose another on the wire.
+      ctx_.stack.send_icmp_echo_reply(key().destination.address, key().guest.address, key().guest.port,
+                                      reply->sequence, reply->data);
+      count_to_guest(reply->data.size());
+    }
+  }
+  socket_.async_wait(asio::posix::stream_descriptor::wait_read,
+                     [table = &table(), id = id()](const std::error_code& error) {
+                       auto* flow = table->live<IcmpFlow>(id);
+                       if (flow != nullptr && !error) flow->read_replies();
+                     });
+}
+
+void IcmpFlow::terminate() {
+  std::error_code ignored;
+  socket_.close(ignored);
+  release();
+}
+
+void IcmpFlow::tick(Clock::time_point now) {
+  if (now - last_activity() >= ctx_.config.icmp_idle_timeout) terminate();
+}
+
+}  // namespace vznet::forward

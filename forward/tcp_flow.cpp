@@ -1,0 +1,361 @@
+// TcpFlow: the guest's TCP connection (an lwIP pcb) spliced to a host socket. See tcp_flow.h for states.
+// Backpressure: guest bytes are acknowledged to lwIP (tcp_recved) only once the host socket took them, so the
+// guest's window closes when the host is slow; the host socket is read only while lwIP has send-buffer room,
+// and reading resumes from lwIP's `sent` callback.
+#include "forward/tcp_flow.h"
+
+#include <algorithm>
+#include <span>
+
+#include <asio/ip/address_v4.hpp>
+
+#include "lwip/tcp.h"
+
+namespace vznet::forward {
+
+namespace {
+
+/// iovecs per host write: enough to cover a full 2 MiB window of 1460-byte segments in a few calls.
+constexpr std::size_t kMaxIovecs = 64;
+/// Host reads per readiness event before yielding to other flows (fairness); 16 x 64 KiB = 1 MiB.
+constexpr int kMaxReadsPerTurn = 16;
+/// tcp_write() and tcp_recved() take 16-bit lengths.
+constexpr std::size_t kLwipChunk = 0xFFFF;
+/// A re-injected SYN whose handshake never completes (guest gone) is dropped after this.
+constexpr auto kHandshakeTimeout = std::chrono::seconds(75);
+
+/// Host bytes pass through here on their way into lwIP's send buffer (one thread: one buffer for all flows).
+std::array<std::uint8_t, kLwipChunk> g_host_read_buffer;
+
+bool would_block(const std::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+/// ICMP destination-unreachable code for a failed connect.
+std::uint8_t unreachable_code(const std::error_code& ec) {
+  if (ec == asio::error::network_unreachable) return 0;
+  if (ec == asio::error::access_denied || ec == std::errc::operation_not_permitted) return 13;
+  return 1;  // host unreachable, timed out, anything else
+}
+
+}  // namespace
+
+std::uint32_t TcpFlow::sequence_of(const pbuf* ip_packet) {
+  const auto* ip = static_cast<const std::uint8_t*>(ip_packet->payload);
+  const std::uint8_t* tcp = ip + static_cast<std::size_t>(ip[0] & 0x0F) * 4;
+  return (std::uint32_t{tcp[4]} << 24) | (std::uint32_t{tcp[5]} << 16) | (std::uint32_t{tcp[6]} << 8) | tcp[7];
+}
+
+TcpFlow::TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context, pbuf* syn)
+    : Flow(table, key, port), ctx_(context), syn_(stack::share_pbuf(syn)), syn_seq_(sequence_of(syn)),
+      host_(table.io()) {}
+
+TcpFlow::~TcpFlow() {
+  if (pcb_ != nullptr) {
+    tcp_pcb* pcb = pcb_;
+    detach_pcb();
+    tcp_abort(pcb);
+  }
+}
+
+void TcpFlow::dial() {
+  const Ipv4Endpoint target = ctx_.host_target(key().destination);
+  std::error_code ec;
+  host_.open(asio::ip::tcp::v4(), ec);
+  if (ec) return refuse_guest(ec);
+  host_.async_connect({asio::ip::address_v4(target.address.value), target.port},
+                      [table = &table(), id = id()](const std::error_code& error) {
+                        if (auto* flow = table->live<TcpFlow>(id)) flow->on_connected(error);
+                      });
+}
+
+void TcpFlow::on_connected(const std::error_code& ec) {
+  if (state_ != State::dialing) return;
+  if (ec) return refuse_guest(ec);
+  std::error_code ignored;
+  host_.non_blocking(true, ignored);
+  host_.set_option(asio::ip::tcp::no_delay(true), ignored);  // the guest already decided segment sizes
+  state_ = State::handshaking;
+  phase_started_ = Clock::now();
+  ctx_.counters.add(ForwardEvent::tcp_opened);
+  ctx_.stack.reinject(std::move(syn_));
+}
+
+void TcpFlow::refuse_guest(const std::error_code& ec) {
+  if (ec == asio::error::connection_refused) {
+    ctx_.counters.add(ForwardEvent::tcp_refused);
+    ctx_.stack.send_tcp_reset(key(), syn_seq_ + 1);
+  } else {
+    ctx_.counters.add(ec == asio::error::timed_out ? ForwardEvent::tcp_connect_timeout : ForwardEvent::tcp_unreachable);
+    ctx_.flow_log.log(spdlog::level::debug, "{}: connect failed: {}", key().to_string(), ec.message());
+    ctx_.stack.send_icmp_unreachable(syn_.get(), unreachable_code(ec));
+  }
+  syn_.reset();
+  close_host(false);
+  state_ = State::closed;
+  release();
+}
+
+void TcpFlow::attach(tcp_pcb* pcb) {
+  pcb_ = pcb;
+  state_ = State::open;
+  touch();
+  tcp_arg(pcb, this);
+  tcp_recv(pcb, &TcpFlow::on_lwip_recv);
+  tcp_sent(pcb, &TcpFlow::on_lwip_sent);
+  tcp_err(pcb, &TcpFlow::on_lwip_error);
+  tcp_nagle_disable(pcb);  // the host application already decided when to send
+  read_from_host();
+}
+
+// ---- guest -> host ----
+
+err_t TcpFlow::on_lwip_recv(void* arg, tcp_pcb*, pbuf* p, err_t) {
+  auto* self = static_cast<TcpFlow*>(arg);
+  if (p == nullptr) {
+    self->on_guest_fin();
+  } else {
+    self->on_guest_data(p);
+  }
+  // A flow that aborted its pcb inside this callback must say so, or lwIP would touch the freed pcb.
+  return self->pcb_aborted_ ? ERR_ABRT : ERR_OK;
+}
+
+void TcpFlow::on_guest_data(pbuf* p) {
+  if (state_ != State::open || guest_fin_) {
+    pbuf_free(p);
+    return;
+  }
+  to_host_.emplace_back(p);
+  if (!host_write_armed_) write_to_host();
+}
+
+void TcpFlow::on_guest_fin() {
+  guest_fin_ = true;
+  if (to_host_.empty() && !host_write_armed_) write_to_host();  // passes the FIN on
+}
+
+void TcpFlow::write_to_host() {
+  while (!to_host_.empty()) {
+    std::array<asio::const_buffer, kMaxIovecs> buffers;
+    std::size_t count = 0;
+    std::size_t skip = to_host_offset_;
+    for (const auto& chain : to_host_) {
+      for (const pbuf* q = chain.get(); q != nullptr && count < kMaxIovecs; q = q->next) {
+        if (skip >= q->len) {
+          skip -= q->len;
+          continue;
+        }
+        buffers[count++] = asio::buffer(static_cast<const std::uint8_t*>(q->payload) + skip, q->len - skip);
+        skip = 0;
+      }
+      if (count == kMaxIovecs) break;
+    }
+    std::error_code ec;
+    const std::size_t written = host_.write_some(std::span<asio::const_buffer>(buffers.data(), count), ec);
+    if (would_block(ec)) {
+      host_write_armed_ = true;
+      host_.async_wait(asio::socket_base::wait_write, [table = &table(), id = id()](const std::error_code& error) {
+        auto* flow = table->live<TcpFlow>(id);
+        if (flow == nullptr) return;
+        flow->host_write_armed_ = false;
+        if (!error) flow->write_to_host();
+      });
+      return;
+    }
+    if (ec) return reset_guest(ForwardEvent::tcp_reset_by_host);
+    std::size_t left = written;
+    while (left > 0) {
+      const std::size_t front_left = to_host_.front()->tot_len - to_host_offset_;
+      if (left < front_left) {
+        to_host_offset_ += left;
+        break;
+      }
+      left -= front_left;
+      to_host_.pop_front();
+      to_host_offset_ = 0;
+    }
+    count_to_host(written);
+    acknowledge_guest(written);
+  }
+  if (guest_fin_ && !host_shut_) {
+    std::error_code ignored;
+    host_.shutdown(asio::socket_base::shutdown_send, ignored);
+    host_shut_ = true;
+    maybe_finish();
+  }
+}
+
+void TcpFlow::acknowledge_guest(std::size_t bytes) {
+  if (pcb_ == nullptr) return;
+  while (bytes > 0) {
+    const auto chunk = static_cast<std::uint16_t>(std::min(bytes, kLwipChunk));
+    tcp_recved(pcb_, chunk);
+    bytes -= chunk;
+  }
+}
+
+// ---- host -> guest ----
+
+std::size_t TcpFlow::guest_send_room() const {
+  if (pcb_ == nullptr) return 0;
+  const std::size_t buffer_room = tcp_sndbuf(pcb_);
+  const std::size_t queued = tcp_sndqueuelen(pcb_);
+  // Each segment of at most one MSS is one pbuf in lwIP's queue; keep two spare for a FIN and rounding.
+  const std::size_t queue_room = queued + 2 < TCP_SND_QUEUELEN ? (TCP_SND_QUEUELEN - queued - 2) * tcp_mss(pcb_) : 0;
+  return std::min({buffer_room, queue_room, kLwipChunk});
+}
+
+bool TcpFlow::push_backlog_to_guest() {
+  if (to_guest_backlog_.empty()) return true;
+  if (guest_send_room() < to_guest_backlog_.size()) return false;
+  if (tcp_write(pcb_, to_guest_backlog_.data(), static_cast<std::uint16_t>(to_guest_backlog_.size()),
+                TCP_WRITE_FLAG_COPY) != ERR_OK) {
+    return false;
+  }
+  count_to_guest(to_guest_backlog_.size());
+  to_guest_backlog_.clear();
+  return true;
+}
+
+void TcpFlow::read_from_host() {
+  if (state_ != State::open || host_eof_ || host_read_armed_ || pcb_ == nullptr) return;
+  if (!push_backlog_to_guest()) return;  // resumed by on_lwip_sent
+  for (int i = 0; i < kMaxReadsPerTurn; ++i) {
+    const std::size_t room = guest_send_room();
+    if (room == 0) break;  // lwIP's send buffer is full: on_lwip_sent resumes reading
+    std::error_code ec;
+    const std::size_t n = host_.read_some(asio::buffer(g_host_read_buffer.data(), room), ec);
+    if (ec == asio::error::eof) {
+      host_eof_ = true;
+      tcp_output(pcb_);
+      return maybe_finish();
+    }
+    if (would_block(ec)) break;
+    if (ec) return reset_guest(ForwardEvent::tcp_reset_by_host);
+    err_t err = tcp_write(pcb_, g_host_read_buffer.data(), static_cast<std::uint16_t>(n), TCP_WRITE_FLAG_COPY);
+    if (err == ERR_OK) {
+      count_to_guest(n);
+    } else {
+      to_guest_backlog_.assign(g_host_read_buffer.begin(), g_host_read_buffer.begin() + n);
+      tcp_output(pcb_);
+      return;  // resumed by on_lwip_sent
+    }
+  }
+  tcp_output(pcb_);
+  if (guest_send_room() == 0) return;
+  host_read_armed_ = true;
+  host_.async_wait(asio::socket_base::wait_read, [table = &table(), id = id()](const std::error_code& error) {
+    auto* flow = table->live<TcpFlow>(id);
+    if (flow == nullptr) return;
+    flow->host_read_armed_ = false;
+    if (!error) flow->read_from_host();
+  });
+}
+
+err_t TcpFlow::on_lwip_sent(void* arg, tcp_pcb*, std::uint16_t) {
+  auto* self = static_cast<TcpFlow*>(arg);
+  self->touch();
+  if (self->host_eof_) {
+    if (self->push_backlog_to_guest()) self->maybe_finish();
+  } else {
+    self->read_from_host();
+  }
+  return self->pcb_aborted_ ? ERR_ABRT : ERR_OK;
+}
+
+// ---- endings ----
+
+void TcpFlow::maybe_finish() {
+  if (state_ != State::open || pcb_ == nullptr) return;
+  const bool host_to_guest_done = host_eof_ && to_guest_backlog_.empty();
+  const bool guest_to_host_done = guest_fin_ && host_shut_;
+  if (host_to_guest_done && !guest_shut_ && !guest_to_host_done) {
+    guest_shut_ = true;
+    tcp_shutdown(pcb_, 0, 1);  // FIN to the guest; its direction keeps flowing
+    return;
+  }
+  if (!host_to_guest_done || !guest_to_host_done) return;
+  tcp_pcb* pcb = pcb_;
+  detach_pcb();
+  if (tcp_close(pcb) != ERR_OK) {
+    tcp_abort(pcb);
+    pcb_aborted_ = true;
+  }
+  close_host(false);
+  state_ = State::closed;
+  release();
+}
+
+void TcpFlow::on_lwip_error(void* arg, err_t err) {
+  auto* self = static_cast<TcpFlow*>(arg);
+  self->pcb_ = nullptr;  // lwIP has freed it
+  const bool graceful = err == ERR_CLSD;
+  if (!graceful) self->ctx_.counters.add(ForwardEvent::tcp_reset_by_guest);
+  self->close_host(!graceful);
+  self->state_ = State::closed;
+  self->release();
+}
+
+void TcpFlow::reset_guest(ForwardEvent why) {
+  ctx_.counters.add(why);
+  if (pcb_ != nullptr) {
+    tcp_pcb* pcb = pcb_;
+    detach_pcb();
+    tcp_abort(pcb);
+    pcb_aborted_ = true;
+  }
+  close_host(false);
+  state_ = State::closed;
+  release();
+}
+
+void TcpFlow::detach_pcb() {
+  tcp_arg(pcb_, nullptr);
+  tcp_recv(pcb_, nullptr);
+  tcp_sent(pcb_, nullptr);
+  tcp_err(pcb_, nullptr);
+  pcb_ = nullptr;
+}
+
+void TcpFlow::close_host(bool with_reset) {
+  std::error_code ignored;
+  if (with_reset && host_.is_open()) host_.set_option(asio::socket_base::linger(true, 0), ignored);
+  host_.close(ignored);
+  to_host_.clear();
+}
+
+void TcpFlow::terminate() {
+  if (state_ == State::closed) return;
+  syn_.reset();
+  if (pcb_ != nullptr) {
+    tcp_pcb* pcb = pcb_;
+    detach_pcb();
+    tcp_abort(pcb);
+  }
+  close_host(true);
+  state_ = State::closed;
+  release();
+}
+
+void TcpFlow::tick(Clock::time_point now) {
+  switch (state_) {
+    case State::dialing:
+      if (now - phase_started_ >= ctx_.config.connect_timeout) refuse_guest(asio::error::timed_out);
+      break;
+    case State::handshaking:
+      if (now - phase_started_ >= kHandshakeTimeout) terminate();
+      break;
+    case State::open:
+      if (now - last_activity() >= ctx_.config.tcp_idle_timeout) {
+        ctx_.counters.add(ForwardEvent::tcp_idle_closed);
+        terminate();
+      }
+      break;
+    case State::closed:
+    case State::count_:
+      break;
+  }
+}
+
+}  // namespace vznet::forward

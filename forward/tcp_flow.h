@@ -1,0 +1,95 @@
+// One guest TCP connection proxied through one host socket: connect-first handshake, bytes both ways with
+// backpressure, half-close and reset propagation, timeouts. Created by the Forwarder on the guest's SYN.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <string_view>
+#include <vector>
+
+#include <asio/ip/tcp.hpp>
+
+#include "forward/flow_table.h"
+#include "forward/forward_context.h"
+#include "stack/pbuf_ptr.h"
+
+struct tcp_pcb;
+
+namespace vznet::forward {
+
+class TcpFlow final : public Flow {
+ public:
+  /// Life cycle. Moves: dialing -> handshaking -> open -> closed, or dialing/handshaking -> closed.
+  ///  dialing     host connect in flight; the guest's SYN is held and its retransmits are dropped, so the
+  ///              guest hears nothing until we know whether the destination answers.
+  ///  handshaking host connected; the SYN was re-injected and lwIP is completing the guest handshake.
+  ///              Only terminate() and tick() (handshake timeout) act here.
+  ///  open        bytes both ways; guest_fin_/host_eof_ record the half-closes. Data operations are legal
+  ///              only here.
+  ///  closed      released; both sides detached; waiting to be reaped.
+  enum class State : std::uint8_t { dialing, handshaking, open, closed, count_ };
+  static constexpr std::array<std::string_view, 4> kStateNames{"dialing", "handshaking", "open", "closed"};
+  static_assert(kStateNames.size() == static_cast<std::size_t>(State::count_));
+
+  TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context, pbuf* syn);
+  ~TcpFlow() override;
+
+  State state() const { return state_; }
+  /// True once this flow called tcp_abort() on its pcb (an lwIP callback must then return ERR_ABRT).
+  bool aborted_pcb() const { return pcb_aborted_; }
+  /// The sequence number of a SYN held as an IPv4 packet.
+  static std::uint32_t sequence_of(const pbuf* ip_packet);
+  /// Starts the host connect (dialing).
+  void dial();
+  /// lwIP completed the guest handshake for this flow's 4-tuple.
+  void attach(tcp_pcb* pcb);
+
+  void terminate() override;
+  void tick(Clock::time_point now) override;
+  const char* state_name() const override { return kStateNames[static_cast<std::size_t>(state_)].data(); }
+
+ private:
+  static err_t on_lwip_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t err);
+  static err_t on_lwip_sent(void* arg, tcp_pcb* pcb, std::uint16_t len);
+  static void on_lwip_error(void* arg, err_t err);
+
+  void on_connected(const std::error_code& ec);
+  void refuse_guest(const std::error_code& ec);
+  // guest -> host
+  void on_guest_data(pbuf* p);
+  void on_guest_fin();
+  void write_to_host();
+  void acknowledge_guest(std::size_t bytes);
+  // host -> guest
+  void read_from_host();
+  bool push_backlog_to_guest();
+  std::size_t guest_send_room() const;
+  // endings
+  void maybe_finish();
+  void reset_guest(ForwardEvent why);
+  void reset_host(ForwardEvent why);
+  void detach_pcb();
+  void close_host(bool with_reset);
+
+  ForwardContext& ctx_;
+  State state_ = State::dialing;
+  stack::PbufPtr syn_;            ///< the guest's SYN, held while dialing
+  std::uint32_t syn_seq_ = 0;
+  asio::ip::tcp::socket host_;
+  tcp_pcb* pcb_ = nullptr;
+  Clock::time_point phase_started_ = Clock::now();
+
+  std::deque<stack::PbufPtr> to_host_;  ///< guest bytes not yet taken by the host socket (bounded by TCP_WND)
+  std::size_t to_host_offset_ = 0;      ///< bytes of to_host_.front() already written
+  std::vector<std::uint8_t> to_guest_backlog_;  ///< host bytes lwIP could not take (rare ERR_MEM; <= 64 KiB)
+  bool host_write_armed_ = false;
+  bool host_read_armed_ = false;
+  bool guest_fin_ = false;      ///< guest sent FIN
+  bool host_shut_ = false;      ///< FIN passed on to the host (shutdown(SHUT_WR))
+  bool host_eof_ = false;       ///< host sent EOF
+  bool guest_shut_ = false;     ///< FIN passed on to the guest
+  bool pcb_aborted_ = false;    ///< we called tcp_abort(): an lwIP callback in progress must return ERR_ABRT
+};
+
+}  // namespace vznet::forward

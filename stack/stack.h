@@ -1,0 +1,102 @@
+// The embedded lwIP stack as the guest sees it: the gateway's netif (ARP, IPv4, ICMP, TCP, UDP), lwIP's timers
+// on the Asio loop, frames in from the switch and out to it, and the catch-all that hands every guest flow
+// to forward/ (see catch_all.cpp for the theory of operation). Exactly one Stack exists at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "lwip/netif.h"
+#include "stack/guest_traffic.h"
+#include "stack/ipv4_address.h"
+#include "stack/pbuf_ptr.h"
+#include "stack/stack_counters.h"
+#include "virtio/port_switch.h"
+
+struct tcp_pcb;
+struct tcp_pcb_listen;
+struct udp_pcb;
+
+namespace vznet::stack {
+
+struct StackConfig {
+  Ipv4Subnet subnet = *Ipv4Subnet::parse("192.168.64.0/24");
+  Ipv4Address gateway{192, 168, 64, 1};
+  std::uint16_t mtu = 1500;
+  virtio::MacAddress gateway_mac{0x5a, 0x94, 0xef, 0x76, 0x7a, 0x01};  ///< locally administered
+};
+
+class Stack final : public virtio::GuestNetwork {
+ public:
+  /// Frames the stack sends towards the guests (an Ethernet frame, valid during the call).
+  using FrameOutput = std::function<void(virtio::Frame)>;
+
+  Stack(asio::io_context& io, const StackConfig& config, FrameOutput output, StackCounters& counters);
+  ~Stack() override;
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  void set_traffic(GuestTraffic* traffic) { traffic_ = traffic; }
+  const StackConfig& config() const { return config_; }
+  bool is_gateway(Ipv4Address a) const { return a == config_.gateway; }
+
+  // virtio::GuestNetwork
+  void guest_attached(virtio::PortId port) override;
+  void guest_frame(virtio::PortId port, virtio::Frame frame) override;
+  void guest_detached(virtio::PortId port) override;
+
+  /// Feeds a held IPv4 packet (a SYN whose host connect succeeded) back into lwIP, past the catch-all.
+  void reinject(PbufPtr ip_packet);
+  /// RST to the guest for a SYN that will not be accepted (ack = SYN seq + 1).
+  void send_tcp_reset(const FlowKey& key, std::uint32_t ackno);
+  /// ICMP destination unreachable (code: 1 host, 3 port, 13 administratively prohibited) about `ip_packet`.
+  void send_icmp_unreachable(pbuf* ip_packet, std::uint8_t code);
+  /// A UDP datagram to the guest, from `from` (the address and port the guest originally sent to).
+  bool send_udp(const Ipv4Endpoint& from, const Ipv4Endpoint& to_guest, std::span<const std::uint8_t> payload);
+  /// An ICMP echo reply to the guest from `from`.
+  bool send_icmp_echo_reply(Ipv4Address from, Ipv4Address to_guest, std::uint16_t identifier,
+                            std::uint16_t sequence, std::span<const std::uint8_t> data);
+  /// Re-arms the lwIP timer if lwIP now wants to run earlier (call after work that may start lwIP timers).
+  void schedule_timers();
+
+  // Catch-all internals, reached from the C hooks (catch_all.cpp).
+  int on_ip4_input(pbuf* p);
+  tcp_pcb_listen* catch_all_listener() const { return listener_; }
+  udp_pcb* catch_all_udp() const { return udp_catch_all_; }
+  err_t on_tcp_accept(tcp_pcb* pcb, err_t err);
+  void on_udp(pbuf* p, const ip_addr_t* src, std::uint16_t src_port);
+
+  /// The port the frame being processed came from (0 when none).
+  virtio::PortId current_port() const { return current_port_; }
+  static Stack* instance() { return instance_; }
+
+ private:
+  static err_t netif_init(netif* nif);
+  static err_t link_output(netif* nif, pbuf* p);
+  void create_catch_all();
+  void run_timers();
+
+  asio::io_context& io_;
+  StackConfig config_;
+  FrameOutput output_;
+  StackCounters& counters_;
+  GuestTraffic* traffic_ = nullptr;
+  netif netif_{};
+  tcp_pcb_listen* listener_ = nullptr;
+  udp_pcb* udp_catch_all_ = nullptr;
+  udp_pcb* udp_reply_ = nullptr;  ///< never bound; its local port is set per reply (see send_udp)
+  asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point timer_due_ = std::chrono::steady_clock::time_point::max();
+  bool reinjecting_ = false;
+  virtio::PortId current_port_ = 0;
+  std::vector<std::uint8_t> output_scratch_;  ///< linearizes chained pbufs for the switch
+  static Stack* instance_;
+};
+
+}  // namespace vznet::stack

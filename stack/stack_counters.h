@@ -1,0 +1,29 @@
+// Counters the stack keeps for operators: drops by reason at the IP/transport layer. Plain integers, one
+// thread. The link layer counts its own (virtio/link_counters.h); flows count theirs (forward/).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace vznet::stack {
+
+enum class StackDrop : std::uint8_t {
+  no_memory,         ///< pbuf allocation failed
+  malformed_ip,      ///< truncated or inconsistent IPv4/TCP/UDP/ICMP header seen by the catch-all
+  tcp_fragment,      ///< fragmented TCP segment (guests set DF on TCP; refusing keeps SYN handling exact)
+  broadcast_flow,    ///< UDP/TCP to a broadcast or multicast address (not relayed)
+  no_handler,        ///< traffic arrived before the flows were wired
+  count_
+};
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(StackDrop::count_)> kStackDropNames{
+    "no_memory", "malformed_ip", "tcp_fragment", "broadcast_flow", "no_handler"};
+
+struct StackCounters {
+  std::array<std::uint64_t, static_cast<std::size_t>(StackDrop::count_)> drops{};
+  void drop(StackDrop reason) { ++drops[static_cast<std::size_t>(reason)]; }
+  std::uint64_t dropped(StackDrop reason) const { return drops[static_cast<std::size_t>(reason)]; }
+};
+
+}  // namespace vznet::stack
