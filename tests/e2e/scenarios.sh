@@ -1,0 +1,253 @@
+# shellcheck shell=bash
+# The e2e scenarios, one function each, shared by every framing (run.sh picks the set-up). Each asserts
+# real behaviour with real clients in the GUEST namespace and bounded waits; `fail` ends the test.
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+# fetch URL: curl from the guest, compared with the served file.
+fetch_and_compare() {
+  local url=$1 out="$TMP/fetch.out"
+  rm -f "$out"
+  in_guest timeout 20 curl -sS --max-time 15 -o "$out" "$url" 2>"$TMP/curl.err" ||
+    fail "curl $url: $(cat "$TMP/curl.err")"
+  cmp -s "$out" "$TMP/www/index.html" || fail "curl $url returned different bytes"
+}
+
+# A TCP connect from the guest expected to fail; sets CONNECT_MS and CONNECT_ERR.
+connect_expect_failure() {
+  local target=$1 start
+  start=$(now_ms)
+  if in_guest timeout 10 socat -u /dev/null "TCP:$target,connect-timeout=8" 2>"$TMP/connect.err"; then
+    fail "connect to $target succeeded (expected a failure)"
+  fi
+  CONNECT_MS=$(($(now_ms) - start))
+  CONNECT_ERR=$(tr '\n' ' ' <"$TMP/connect.err")
+}
+
+sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+make_random_file() {
+  local path=$1 mib=$2
+  head -c "$((mib << 20))" /dev/urandom >"$path" || fail "cannot write $path"
+}
+
+rate() { # BYTES MS -> "N MB/s"
+  local ms=$2
+  [ "$ms" -gt 0 ] || ms=1
+  echo "$(($1 * 1000 / ms / 1000000)) MB/s"
+}
+
+# --- 1, 2: HTTP ------------------------------------------------------------------------------------------
+
+scenario_http_loopback() {
+  fetch_and_compare "http://$GATEWAY:8080/index.html"
+  pass "curl to the host's loopback via $GATEWAY:8080 ($FRAMING)"
+}
+
+scenario_http_lan() {
+  fetch_and_compare "http://$LAN_IP/index.html"
+  pass "curl to the LAN server $LAN_IP:80 ($FRAMING)"
+}
+
+# --- 3: UDP echo -------------------------------------------------------------------------------------------
+
+# udp_echo_via_socat HOST: one datagram out, the same bytes back, within 3 s.
+udp_echo_via_socat() {
+  local host=$1 msg reply="$TMP/udp.reply"
+  msg="vznet-e2e-$RANDOM$RANDOM"
+  rm -f "$reply"
+  # socat sends what the script prints; the script reads the echo (bounded by read -t) into $reply.
+  printf '#!/bin/bash\necho %s\nIFS= read -r -t 3 line && printf "%%s\\n" "$line" >%s\n' "$msg" "$reply" \
+    >"$TMP/udp_ask.sh"
+  in_guest timeout 10 socat -t 0.2 -T 5 "UDP4:$host:7" "EXEC:bash $TMP/udp_ask.sh" 2>"$TMP/socat.err" ||
+    fail "socat UDP to $host:7: $(cat "$TMP/socat.err")"
+  [ -f "$reply" ] || fail "no UDP echo from $host:7 within 3 s"
+  [ "$(cat "$reply")" = "$msg" ] || fail "UDP echo from $host:7 differs: '$(cat "$reply")' != '$msg'"
+}
+
+scenario_udp_echo() {
+  udp_echo_via_socat "$LAN_IP"
+  udp_echo_via_socat "$GATEWAY"
+  pass "UDP echo round trips to $LAN_IP and $GATEWAY (host loopback) ($FRAMING)"
+}
+
+# --- 4: ICMP echo ----------------------------------------------------------------------------------------
+
+scenario_ping() {
+  local host
+  for host in "$GATEWAY" "$LAN_IP"; do
+    in_guest timeout 10 ping -n -c 2 -i 0.2 -W 2 "$host" >"$TMP/ping.out" 2>&1 ||
+      fail "ping $host: $(tail -n 3 "$TMP/ping.out" | tr '\n' ' ')"
+  done
+  pass "ping to $GATEWAY and $LAN_IP ($FRAMING)"
+}
+
+# --- 5, 11: bulk transfers both ways -----------------------------------------------------------------------
+
+scenario_bulk() {
+  local mib=${BULK_MIB:-100} data="$TMP/data.bin" up="$TMP/up.bin" down="$TMP/down.bin" start ms server
+  make_random_file "$data" "$mib"
+  local want
+  want=$(sha_of "$data")
+
+  # guest -> host: a one-shot socat on the host's loopback writes what it receives to a file.
+  spawn "$NS_VZ" bulk-up-server socat -u "TCP-LISTEN:5001,bind=$HOST_LO_BIND,reuseaddr" "CREATE:$up"
+  server=$SPAWNED
+  wait_for "upload server" 10 listening "$NS_VZ" tcp 5001
+  start=$(now_ms)
+  in_guest timeout 120 socat -u "OPEN:$data,rdonly" "TCP:$GATEWAY:5001" 2>"$TMP/socat.err" ||
+    fail "upload of $mib MiB: $(cat "$TMP/socat.err")"
+  wait_for "upload server to finish" 30 not_running "$server"
+  ms=$(($(now_ms) - start))
+  [ "$(sha_of "$up")" = "$want" ] || fail "upload: sha256 differs ($(stat -c %s "$up") of $((mib << 20)) bytes arrived)"
+  log "guest->host $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms"))"
+  rm -f "$up"
+
+  # host -> guest: a one-shot socat on the host's loopback sends the file.
+  spawn "$NS_VZ" bulk-down-server socat -u "OPEN:$data,rdonly" "TCP-LISTEN:5002,bind=$HOST_LO_BIND,reuseaddr"
+  server=$SPAWNED
+  wait_for "download server" 10 listening "$NS_VZ" tcp 5002
+  start=$(now_ms)
+  in_guest timeout 120 socat -u "TCP:$GATEWAY:5002" "CREATE:$down" 2>"$TMP/socat.err" ||
+    fail "download of $mib MiB: $(cat "$TMP/socat.err")"
+  ms=$(($(now_ms) - start))
+  wait_for "download server to finish" 30 not_running "$server"
+  [ "$(sha_of "$down")" = "$want" ] ||
+    fail "download: sha256 differs ($(stat -c %s "$down") of $((mib << 20)) bytes arrived)"
+  log "host->guest $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms"))"
+  rm -f "$down" "$data"
+  pass "$mib MiB each way with equal sha256 ($FRAMING, mtu $MTU)"
+}
+
+not_running() { ! kill -0 "$1" 2>/dev/null; }
+
+# --- 6: half-close -----------------------------------------------------------------------------------------
+
+scenario_half_close() {
+  local data="$TMP/half.bin" host want
+  make_random_file "$data" 1
+  want="$(sha_of "$data") $((1 << 20))"
+  for host in "$GATEWAY" "$LAN_IP"; do
+    # socat shuts down its write side at the end of the file and keeps reading (-t) for the answer,
+    # which the server sends only after it has seen our FIN.
+    in_guest timeout 30 socat -t 20 -T 20 - "TCP:$host:5003" <"$data" >"$TMP/half.reply" 2>"$TMP/socat.err" ||
+      fail "half-close to $host:5003: $(cat "$TMP/socat.err")"
+    [ "$(cat "$TMP/half.reply")" = "$want" ] ||
+      fail "half-close to $host:5003: got '$(cat "$TMP/half.reply")', want '$want'"
+  done
+  pass "half-close: reply after the guest's FIN, to $GATEWAY and $LAN_IP ($FRAMING)"
+}
+
+# --- 7: refused --------------------------------------------------------------------------------------------
+
+scenario_refused() {
+  local target
+  for target in "$GATEWAY:1" "$LAN_IP:1"; do
+    connect_expect_failure "$target"
+    grep -qi refused <<<"$CONNECT_ERR" || fail "connect to $target: expected 'refused', got: $CONNECT_ERR"
+    [ "$CONNECT_MS" -lt 1000 ] || fail "connect to $target took $CONNECT_MS ms to be refused (limit 1000)"
+    log "connect to $target refused in $CONNECT_MS ms"
+  done
+  pass "closed ports refused promptly ($FRAMING)"
+}
+
+# --- 8: many pending connects do not hold up a good one ----------------------------------------------------
+
+# Connects to 10.77.0.99 in SYN-SENT: vznet's host sockets in VZ (the stand-in routes, so there: the guest's).
+syn_sent_to_99() {
+  local ns=$NS_VZ
+  [ "$STANDIN" = 1 ] && ns=$NS_GUEST
+  ip netns exec "$ns" ss -Htn state syn-sent "dst 10.77.0.99" | wc -l
+}
+pending_at_least() { [ "$(syn_sent_to_99)" -ge "$1" ]; }
+
+scenario_pending_connects() {
+  # 10.77.0.99 is in VZ's LAN subnet but nobody has it: ARP never resolves, vznet's connects hang.
+  spawn "$NS_GUEST" connect-many "$PY" "$SERVERS" connect-many 10.77.0.99 80 50 20
+  local many=$SPAWNED start ms before after
+  wait_for "50 connects to 10.77.0.99 in flight" 5 pending_at_least 50
+  before=$(syn_sent_to_99)
+  start=$(now_ms)
+  in_guest timeout 5 curl -sS --max-time 3 -o "$TMP/fetch.out" "http://$LAN_IP/index.html" 2>"$TMP/curl.err" ||
+    fail "curl to $LAN_IP with 50 pending connects: $(cat "$TMP/curl.err")"
+  ms=$(($(now_ms) - start))
+  after=$(syn_sent_to_99)
+  cmp -s "$TMP/fetch.out" "$TMP/www/index.html" || fail "curl with pending connects returned different bytes"
+  [ "$ms" -lt 1000 ] || fail "curl to $LAN_IP took $ms ms with 50 pending connects (limit 1000)"
+  [ "$after" -gt 0 ] || fail "the pending connects were gone before the good one finished (not concurrent)"
+  log "good connection in $ms ms while $before -> $after connects to 10.77.0.99 were pending"
+  stop_pid "$many"
+  pass "50 pending connects to an unanswered LAN address, a good one still completes in $ms ms ($FRAMING)"
+}
+
+# --- 9: the guest goes away mid-transfer -------------------------------------------------------------------
+
+guest_bytes_received() {
+  in_guest ss -Htin "dst $GATEWAY:5004" | grep -o 'bytes_received:[0-9]*' | cut -d: -f2 | sort -n | tail -n 1
+}
+guest_received_at_least() { [ "$(guest_bytes_received)" -ge "$1" ] 2>/dev/null; }
+detached_zero_remain() { grep -q 'guest detached: .*[^0-9]0 remain' "$TMP/vznet.log"; }
+vznet_fds_at_baseline() { [ "$(fd_count "$VZNET_PID")" -le "$VZNET_FD_BASELINE" ]; }
+
+scenario_relay_restart() {
+  # An endless stream from the host's loopback to the guest, so the relay dies in the middle of it.
+  spawn "$NS_VZ" endless-server socat -u /dev/zero "TCP-LISTEN:5004,bind=$HOST_LO_BIND,reuseaddr"
+  local server=$SPAWNED
+  wait_for "endless server" 10 listening "$NS_VZ" tcp 5004
+  spawn "$NS_GUEST" endless-client socat -u "TCP:$GATEWAY:5004" /dev/null
+  local client=$SPAWNED
+  wait_for "4 MiB of the transfer in the guest" 20 guest_received_at_least $((4 << 20))
+
+  kill -KILL "$RELAY_PID"
+  wait "$RELAY_PID" 2>/dev/null
+  RELAY_PID=""
+  log "relay killed mid-transfer"
+  wait_for "vznet to log the guest's detach with 0 flows remaining" 15 detached_zero_remain
+  wait_for "vznet's fd count back to its baseline of $VZNET_FD_BASELINE" 15 vznet_fds_at_baseline
+  kill -0 "$VZNET_PID" 2>/dev/null || fail "vznet died with its guest"
+  stop_pid "$client"
+  stop_pid "$server"
+
+  attach_guest
+  fetch_and_compare "http://$GATEWAY:8080/index.html"
+  pass "relay killed mid-transfer: vznet released everything and serves the next guest ($FRAMING)"
+}
+
+# --- 10: outside addresses fail fast -----------------------------------------------------------------------
+
+scenario_no_route() {
+  assert_isolated
+  connect_expect_failure 198.51.100.7:80
+  [ "$CONNECT_MS" -lt 2000 ] || fail "connect to 198.51.100.7 took $CONNECT_MS ms to fail (limit 2000)"
+  grep -qiE 'refused|unreachable|no route' <<<"$CONNECT_ERR" ||
+    fail "connect to 198.51.100.7: expected refused/unreachable, got: $CONNECT_ERR"
+  log "connect to 198.51.100.7 failed in $CONNECT_MS ms: $CONNECT_ERR"
+  pass "outside address fails fast with no route in VZ ($FRAMING)"
+}
+
+# --- 12: bad flags (no guest) ------------------------------------------------------------------------------
+
+# expect_usage_error WHAT WORD ARGS...: vznet ARGS must exit 2 with one stderr line containing WORD.
+expect_usage_error() {
+  local what=$1 word=$2 rc lines
+  shift 2
+  in_vz timeout 10 "$VZNET" "$@" >"$TMP/bad.out" 2>"$TMP/bad.err"
+  rc=$?
+  lines=$(wc -l <"$TMP/bad.err")
+  [ "$rc" = 2 ] || fail "$what: exit code $rc, expected 2 (stderr: $(cat "$TMP/bad.err"))"
+  [ "$lines" = 1 ] || fail "$what: $lines lines on stderr, expected 1: $(cat "$TMP/bad.err")"
+  grep -qF -- "$word" "$TMP/bad.err" || fail "$what: stderr does not name '$word': $(cat "$TMP/bad.err")"
+  log "$what: exit 2, stderr: $(cat "$TMP/bad.err")"
+}
+
+scenario_bad_flags() {
+  expect_usage_error "--mtu 99999" "--mtu" --listen "unix://$TMP/bad.sock" --mtu 99999
+  [ ! -e "$TMP/bad.sock" ] || fail "--mtu 99999 left $TMP/bad.sock behind"
+  start_vznet
+  expect_usage_error "listen path in use" "$TMP/s.sock" --listen "unix://$TMP/s.sock"
+  kill -0 "$VZNET_PID" 2>/dev/null || fail "the first vznet died when a second one tried its path"
+  [ -S "$TMP/s.sock" ] || fail "the second vznet removed the first one's socket"
+  in_vz timeout 5 socat -u /dev/null "UNIX-CONNECT:$TMP/s.sock" 2>"$TMP/socat.err" ||
+    fail "the first vznet's socket no longer accepts: $(cat "$TMP/socat.err")"
+  pass "bad flags and an in-use path: exit 2 with one line naming them"
+}
