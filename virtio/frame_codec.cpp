@@ -20,8 +20,9 @@ std::optional<LinkDrop> check_frame_size(std::size_t size, std::size_t max_frame
 
 void append_stream_frame(std::vector<std::uint8_t>& out, Frame frame) {
   const auto n = static_cast<std::uint32_t>(frame.size());
-  const std::uint8_t prefix[kStreamPrefixSize] = {static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
-                                                  static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+  const std::uint8_t prefix[kStreamPrefixSize] = {
+      static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),
+      static_cast<std::uint8_t>(n)};
   out.insert(out.end(), prefix, prefix + kStreamPrefixSize);
   out.insert(out.end(), frame.begin(), frame.end());
 }
