@@ -19,6 +19,10 @@ unsigned int vznet_lwip_rand(void);
 }
 #endif
 
+/* The hooks named in lwipopts.h are used by files that do not include LWIP_HOOK_FILENAME (udp.c, tcp_in.c):
+ * declare them for every lwIP source, or C would assume they return int and truncate the pointers. */
+#include "vznet_lwip_hooks.h"
+
 #define LWIP_PLATFORM_DIAG(x) do { (void)0; } while (0)
 #define LWIP_PLATFORM_ASSERT(x) vznet_lwip_assert((x), __FILE__, __LINE__)
 
