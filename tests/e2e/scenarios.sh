@@ -186,7 +186,7 @@ guest_bytes_received() {
   in_guest ss -Htin "dst $GATEWAY:5004" | grep -o 'bytes_received:[0-9]*' | cut -d: -f2 | sort -n | tail -n 1
 }
 guest_received_at_least() { [ "$(guest_bytes_received)" -ge "$1" ] 2>/dev/null; }
-detached_zero_remain() { grep -q 'guest detached: .*[^0-9]0 remain' "$TMP/vznet.log"; }
+detached_zero_remain() { grep -qE 'detached.*[^0-9]0 remain' "$TMP/vznet.log"; }
 vznet_fds_at_baseline() { [ "$(fd_count "$VZNET_PID")" -le "$VZNET_FD_BASELINE" ]; }
 
 scenario_relay_restart() {
