@@ -83,21 +83,26 @@ void Stack::create_catch_all() {
 int Stack::on_ip4_input(pbuf* p) {
   if (reinjecting_) return 0;
   const auto* ip = static_cast<const std::uint8_t*>(p->payload);
-  if (p->len < kIpv4MinHeader || (ip[0] >> 4) != 4) return 0;  // lwIP drops what it cannot parse
-  const std::size_t header_len = static_cast<std::size_t>(ip[0] & 0x0F) * 4;
-  if (header_len < kIpv4MinHeader || p->len < header_len) return 0;
+  auto consume = [p](void) { pbuf_free(p); return 1; };
+  // lwIP would drop these too, but silently: checking here makes every malformed packet a counted drop.
+  const std::size_t header_len = p->len >= kIpv4MinHeader ? static_cast<std::size_t>(ip[0] & 0x0F) * 4 : 0;
+  const std::size_t total_len = p->len >= kIpv4MinHeader ? read_be16(ip + 2) : 0;
+  if (p->len < kIpv4MinHeader || (ip[0] >> 4) != 4 || header_len < kIpv4MinHeader || p->len < header_len ||
+      total_len < header_len || total_len > p->tot_len) {
+    counters_.drop(StackDrop::malformed_ip);
+    return consume();
+  }
   const bool fragmented = (read_be16(ip + 6) & 0x3FFF) != 0;  // MF set or offset non-zero
   const auto protocol = static_cast<IpProtocol>(ip[9]);
   const Ipv4Address source{read_be32(ip + 12)};
   const Ipv4Address destination{read_be32(ip + 16)};
-  auto consume = [p](void) { pbuf_free(p); return 1; };
 
   if (protocol == IpProtocol::tcp) {
     if (fragmented) {
       counters_.drop(StackDrop::tcp_fragment);
       return consume();
     }
-    if (p->len < header_len + kTcpMinHeader) {
+    if (total_len < header_len + kTcpMinHeader) {
       counters_.drop(StackDrop::malformed_ip);
       return consume();
     }
@@ -123,18 +128,17 @@ int Stack::on_ip4_input(pbuf* p) {
       counters_.drop(StackDrop::malformed_ip);
       return consume();
     }
-    if (p->len < header_len + kIcmpEchoHeader) return 0;
+    if (total_len < header_len + kIcmpEchoHeader || p->len < header_len + kIcmpEchoHeader) {
+      counters_.drop(StackDrop::malformed_ip);
+      return consume();
+    }
     const std::uint8_t* icmp = ip + header_len;
     if (icmp[0] != ICMP_ECHO) return 0;  // errors from the guest: lwIP reads and ignores them
     if (is_broadcast_or_multicast(config_.subnet, destination)) {
       counters_.drop(StackDrop::broadcast_flow);
       return consume();
     }
-    const std::size_t ip_total = std::min<std::size_t>(read_be16(ip + 2), p->len);
-    if (ip_total < header_len + kIcmpEchoHeader) {
-      counters_.drop(StackDrop::malformed_ip);
-      return consume();
-    }
+    const std::size_t ip_total = std::min<std::size_t>(total_len, p->len);
     if (traffic_ != nullptr) {
       IcmpEcho echo{source, destination, read_be16(icmp + 4), read_be16(icmp + 6),
                     {icmp + kIcmpEchoHeader, ip_total - header_len - kIcmpEchoHeader}};

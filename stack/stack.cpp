@@ -113,6 +113,11 @@ err_t Stack::link_output(netif* nif, pbuf* p) {
 void Stack::guest_attached(virtio::PortId) {}
 
 void Stack::guest_frame(virtio::PortId port, virtio::Frame frame) {
+  constexpr std::size_t kEthernetHeader = 14;
+  if (frame.size() > kEthernetHeader && frame[12] == 0x08 && frame[13] == 0x00 && (frame[14] >> 4) != 4) {
+    counters_.drop(StackDrop::malformed_ip);  // lwIP drops these before the catch-all could count them
+    return;
+  }
   pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(frame.size()), PBUF_RAM);
   if (p == nullptr) {
     counters_.drop(StackDrop::no_memory);
@@ -127,6 +132,8 @@ void Stack::guest_frame(virtio::PortId port, virtio::Frame frame) {
 
 void Stack::guest_detached(virtio::PortId port) {
   if (traffic_ != nullptr) traffic_->guest_detached(port);
+  // The next guest may reuse the address with another MAC: forget what ARP learned (others re-resolve).
+  etharp_cleanup_netif(&netif_);
   schedule_timers();
 }
 
