@@ -209,9 +209,18 @@ vznet_command() {
   fi
 }
 
-fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+
+# cpu_centis PID: user+system CPU time the process has used, in hundredths of a second.
+cpu_centis() {
+  local stat fields
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  read -ra fields <<<"${stat##*) }"
+  echo $(((fields[11] + fields[12]) * 100 / $(getconf CLK_TCK)))
+}
 
 # start_vznet [EXTRA FLAGS...]: vznet in VZ on the three sockets; waits until they exist.
+# shellcheck disable=SC2120  # callers may pass extra flags; none do yet
 start_vznet() {
   # shellcheck disable=SC2046
   spawn "$NS_VZ" vznet $(vznet_command) --listen "unix://$TMP/s.sock" --listen "unixgram://$TMP/d.sock" \
@@ -243,7 +252,10 @@ attach_guest() {
   local before extra=()
   before=$(attached_count)
   RELAY_COUNT=$((RELAY_COUNT + 1))
-  [ "$FRAMING" = unixgram ] && extra=(--local "$TMP/relay$RELAY_COUNT.sock" --vfkit-greeting)
+  # unixgram: the first relay greets like vfkit ("VFKT"), later ones (relay_restart) start with a plain
+  # frame like QEMU's -netdev dgram, so vznet is seen to attach datagram guests either way.
+  [ "$FRAMING" = unixgram ] && extra=(--local "$TMP/relay$RELAY_COUNT.sock")
+  [ "$FRAMING" = unixgram ] && [ "$RELAY_COUNT" = 1 ] && extra+=(--vfkit-greeting)
   spawn "$NS_GUEST" relay "$RELAY" --tap "$TAP" --connect "$(framing_uri)" --mtu "$MTU" "${extra[@]}"
   RELAY_PID=$SPAWNED
   wait_for "tap $TAP in GUEST" 10 tap_exists

@@ -9,7 +9,7 @@ QEMU_DEADLINE_S=${QEMU_DEADLINE_S:-150}
 
 pick_kernel() {
   local k
-  k=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+  k=$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)
   [ -n "$k" ] || fail "no /boot/vmlinuz-* (install linux-image-amd64)"
   KERNEL=$k
   KVER=${k#/boot/vmlinuz-}

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Self-test of vznet-guest-relay without vznet: two namespaces, each with a relay and its tap, joined by
 # socat between two listening unix sockets (so each relay's framing is parsed by the other relay).
 # Checks ping both ways, a sha256-checked transfer, and prints iperf3 throughput (the relay's ceiling).
@@ -16,7 +17,8 @@ for tool in socat iperf3; do command -v $tool >/dev/null || { echo "relay_pair.s
 
 NS_VZ="vzpair-a-$$"
 NS_GUEST="vzpair-b-$$"
-NS_LAN=""
+NS_LAN=""  # lib.sh's teardown looks at it; this test has no LAN
+export NS_LAN
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 TMP=$(mktemp -d /tmp/vzpair.XXXXXX)
 trap teardown EXIT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Runs one e2e scenario over one framing in namespaces of its own (see README.md). Needs root.
 #   tests/e2e/run.sh [--vznet PATH] [--relay PATH] SCENARIO FRAMING
 #   tests/e2e/run.sh [--vznet PATH] [--relay PATH] all FRAMING     (every scenario, one after another)
@@ -27,11 +28,11 @@ while [ $# -gt 0 ]; do
     --vznet) VZNET=$2; shift 2 ;;
     --relay) RELAY=$2; shift 2 ;;
     --list) printf '%s\n' "${ORDER[@]}"; exit 0 ;;
-    -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h | --help) sed -n '3,9p' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
-[ $# -eq 2 ] || { sed -n '2,9p' "$0" >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '3,9p' "$0" >&2; exit 2; }
 scenario=$1 framing=$2
 case "$framing" in unix | unixgram | unixpacket | any) ;; *) echo "run.sh: unknown framing '$framing'" >&2; exit 2 ;; esac
 
@@ -72,7 +73,8 @@ fi
 . "$here/qemu_guest.sh"
 
 log "e2e: $scenario over $framing"
-FRAMING=$framing
+FRAMING=$framing  # used by lib.sh and the scenarios
+export FRAMING
 case "$setup_kind" in
   guest) setup "$framing" 1500 ;;
   jumbo) setup "$framing" 65520 ;;

@@ -57,8 +57,11 @@ udp_echo_via_socat() {
   msg="vznet-e2e-$RANDOM$RANDOM"
   rm -f "$reply"
   # socat sends what the script prints; the script reads the echo (bounded by read -t) into $reply.
-  printf '#!/bin/bash\necho %s\nIFS= read -r -t 3 line && printf "%%s\\n" "$line" >%s\n' "$msg" "$reply" \
-    >"$TMP/udp_ask.sh"
+  cat >"$TMP/udp_ask.sh" <<EOF
+#!/bin/bash
+echo $msg
+IFS= read -r -t 3 line && printf '%s\n' "\$line" >$reply
+EOF
   in_guest timeout 10 socat -t 0.2 -T 5 "UDP4:$host:7" "EXEC:bash $TMP/udp_ask.sh" 2>"$TMP/socat.err" ||
     fail "socat UDP to $host:7: $(cat "$TMP/socat.err")"
   [ -f "$reply" ] || fail "no UDP echo from $host:7 within 3 s"
@@ -94,19 +97,21 @@ scenario_bulk() {
   spawn "$NS_VZ" bulk-up-server socat -u "TCP-LISTEN:5001,bind=$HOST_LO_BIND,reuseaddr" "CREATE:$up"
   server=$SPAWNED
   wait_for "upload server" 10 listening "$NS_VZ" tcp 5001
+  cpu_mark
   start=$(now_ms)
   in_guest timeout 120 socat -u "OPEN:$data,rdonly" "TCP:$GATEWAY:5001" 2>"$TMP/socat.err" ||
     fail "upload of $mib MiB: $(cat "$TMP/socat.err")"
   wait_for "upload server to finish" 30 not_running "$server"
   ms=$(($(now_ms) - start))
   [ "$(sha_of "$up")" = "$want" ] || fail "upload: sha256 differs ($(stat -c %s "$up") of $((mib << 20)) bytes arrived)"
-  log "guest->host $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms"))"
+  log "guest->host $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms")); $(cpu_used)"
   rm -f "$up"
 
   # host -> guest: a one-shot socat on the host's loopback sends the file.
   spawn "$NS_VZ" bulk-down-server socat -u "OPEN:$data,rdonly" "TCP-LISTEN:5002,bind=$HOST_LO_BIND,reuseaddr"
   server=$SPAWNED
   wait_for "download server" 10 listening "$NS_VZ" tcp 5002
+  cpu_mark
   start=$(now_ms)
   in_guest timeout 120 socat -u "TCP:$GATEWAY:5002" "CREATE:$down" 2>"$TMP/socat.err" ||
     fail "download of $mib MiB: $(cat "$TMP/socat.err")"
@@ -114,12 +119,24 @@ scenario_bulk() {
   wait_for "download server to finish" 30 not_running "$server"
   [ "$(sha_of "$down")" = "$want" ] ||
     fail "download: sha256 differs ($(stat -c %s "$down") of $((mib << 20)) bytes arrived)"
-  log "host->guest $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms"))"
+  log "host->guest $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms")); $(cpu_used)"
   rm -f "$down" "$data"
   pass "$mib MiB each way with equal sha256 ($FRAMING, mtu $MTU)"
 }
 
 not_running() { ! kill -0 "$1" 2>/dev/null; }
+
+# CPU seconds vznet and the relay spent between cpu_mark and cpu_used: shows which one limits a transfer.
+cpu_mark() {
+  CPU_VZNET0=$(cpu_centis "$VZNET_PID")
+  CPU_RELAY0=$(cpu_centis "$RELAY_PID")
+}
+cpu_used() {
+  local v r
+  v=$(($(cpu_centis "$VZNET_PID") - CPU_VZNET0))
+  r=$(($(cpu_centis "$RELAY_PID") - CPU_RELAY0))
+  printf 'cpu: vznet %d.%02d s, relay %d.%02d s' $((v / 100)) $((v % 100)) $((r / 100)) $((r % 100))
+}
 
 # --- 6: half-close -----------------------------------------------------------------------------------------
 
