@@ -117,7 +117,13 @@ teardown() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
-  [ -n "$RELAY_PID" ] && stop_pid "$RELAY_PID"
+  if [ -n "$RELAY_PID" ]; then
+    stop_pid "$RELAY_PID"
+    if [ "$STOPPED_RC" != 0 ]; then
+      log "FAIL: vznet-guest-relay exited $STOPPED_RC on SIGTERM (expected 0)"
+      E2E_FAILED=1
+    fi
+  fi
   stop_vznet
   local pid
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done

@@ -18,10 +18,11 @@ RELAY=$repo/build-e2e/tools/vznet-guest-relay
 declare -A SETUP=(
   [http_loopback]=guest [http_lan]=guest [udp_echo]=guest [ping]=guest [bulk]=guest [half_close]=guest
   [refused]=guest [pending_connects]=guest [relay_restart]=guest [no_route]=guest [bulk_jumbo]=jumbo
+  [vznet_stops]=guest
   [bad_flags]=bare [qemu]=vznet
 )
 ORDER=(no_route http_loopback http_lan udp_echo ping half_close refused pending_connects bulk bulk_jumbo
-  relay_restart bad_flags qemu)
+  relay_restart vznet_stops bad_flags qemu)
 
 while [ $# -gt 0 ]; do
   case "$1" in

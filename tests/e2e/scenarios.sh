@@ -242,6 +242,26 @@ scenario_no_route() {
   pass "outside address fails fast with no route in VZ ($FRAMING)"
 }
 
+# --- vznet stops while a guest is attached -----------------------------------------------------------------
+
+scenario_vznet_stops() {
+  # A flow open at the time, so vznet shuts down with work in hand.
+  spawn "$NS_GUEST" idle-client socat -u "TCP:$GATEWAY:5003" /dev/null
+  wait_for "a guest flow to the host" 10 in_guest_established "$GATEWAY:5003"
+  stop_vznet  # asserts exit 0 and the socket files removed
+  [ "$E2E_FAILED" = 0 ] || fail "vznet did not stop cleanly with a guest attached"
+  wait_for "the relay to notice vznet is gone and exit" 10 not_running "$RELAY_PID"
+  wait "$RELAY_PID"
+  local rc=$?
+  RELAY_PID=""
+  [ "$rc" = 0 ] || fail "the relay exited $rc when vznet went away (expected 0)"
+  grep -qE 'vznet closed|vznet went away|is gone|was replaced' "$TMP/relay.log" || fail "the relay did not say why it exited"
+  [ "$FRAMING" != unixgram ] || [ ! -e "$TMP/relay1.sock" ] || fail "the relay left its --local socket behind"
+  pass "vznet stopped with a guest attached: exit 0, sockets removed, the relay left cleanly ($FRAMING)"
+}
+
+in_guest_established() { in_guest ss -Htn state established "dst $1" | grep -q .; }
+
 # --- 12: bad flags (no guest) ------------------------------------------------------------------------------
 
 # expect_usage_error WHAT WORD ARGS...: vznet ARGS must exit 2 with one stderr line containing WORD.

@@ -49,8 +49,13 @@ void MessageLink::commit_frame(std::size_t size) {
 }
 
 IoStatus MessageLink::peer_gone(const char* what, int err) {
-  reason_ = std::string(what) + ": " + std::strerror(err);
-  return is_disconnect(err) ? IoStatus::closed : IoStatus::failed;
+  std::string detail = std::string(what) + ": " + std::strerror(err);
+  if (!is_disconnect(err)) {
+    reason_ = detail;
+    return IoStatus::failed;
+  }
+  reason_ = "vznet went away (" + detail + ")";
+  return IoStatus::closed;
 }
 
 IoStatus MessageLink::flush() {

@@ -56,14 +56,23 @@ void StreamLink::commit_frame(std::size_t size) {
   out_tail_ += kPrefix + size;
 }
 
+IoStatus StreamLink::io_error(const char* what, int err) {
+  std::string detail = std::string(what) + ": " + std::strerror(err);
+  if (!is_disconnect(err)) {
+    reason_ = detail;
+    return IoStatus::failed;
+  }
+  reason_ = "vznet went away (" + detail + ")";
+  return IoStatus::closed;
+}
+
 IoStatus StreamLink::flush() {
   while (out_head_ < out_tail_) {
     ssize_t n = ::send(fd_, out_.data() + out_head_, out_tail_ - out_head_, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::idle;
-      reason_ = std::string("send to vznet: ") + std::strerror(errno);
-      return is_disconnect(errno) ? IoStatus::closed : IoStatus::failed;
+      return io_error("send to vznet", errno);
     }
     out_head_ += static_cast<std::size_t>(n);
   }
@@ -106,8 +115,7 @@ IoStatus StreamLink::receive(FrameSink& sink) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::idle;
-      reason_ = std::string("receive from vznet: ") + std::strerror(errno);
-      return is_disconnect(errno) ? IoStatus::closed : IoStatus::failed;
+      return io_error("receive from vznet", errno);
     }
     in_tail_ += static_cast<std::size_t>(n);
   }

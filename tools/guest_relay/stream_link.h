@@ -29,6 +29,8 @@ class StreamLink final : public Link {
 
  private:
   IoStatus deliver(FrameSink& sink);
+  /// closed (the peer went away) or failed, with reason() set.
+  IoStatus io_error(const char* what, int err);
 
   int fd_;
   std::string reason_;
