@@ -30,7 +30,7 @@ modules_for() {
   }
   for name in "$@"; do
     path=$(grep -m1 -E "/$name\.ko(\.xz|\.zst|\.gz)?:" "$dep" | cut -d: -f1)
-    [ -n "$path" ] || return 1  # built in, or absent: nothing to load
+    [ -n "$path" ] || continue  # built into the kernel (or absent): nothing to load
     _load "$path"
   done
 }
