@@ -1,4 +1,4 @@
-// The platform seam for unprivileged ICMP echo: opening an ICMP datagram ("ping") socket and reading an
+// Unprivileged ICMP echo: opening an ICMP datagram ("ping") socket (icmp_socket.cpp, POSIX) and reading an
 // echo reply from it. Linux: icmp_socket_linux.cpp (no IP header on receive, the kernel owns the identifier);
 // macOS: icmp_socket_darwin.cpp (IP header included on receive).
 #pragma once
