@@ -55,6 +55,11 @@ class Flow {
   void count_to_guest(std::size_t n) { bytes_to_guest_ += n; touch(); }
   FlowTable& table() { return table_; }
 
+  /// Waits until `socket` is ready for `what`, then calls (self->*then)() if the flow is still alive and
+  /// not released. `*armed` is true while the wait is pending, so callers do not wait twice.
+  template <class Self, class Socket, class Wait>
+  void await_ready(Socket& socket, Wait what, bool Self::*armed, void (Self::*then)());
+
  private:
   friend class FlowTable;
   FlowTable& table_;
@@ -119,5 +124,16 @@ class FlowTable {
   asio::steady_timer sweep_;
   bool sweep_armed_ = false;  ///< only while flows exist: an idle vznet does not wake up
 };
+
+template <class Self, class Socket, class Wait>
+void Flow::await_ready(Socket& socket, Wait what, bool Self::*armed, void (Self::*then)()) {
+  static_cast<Self*>(this)->*armed = true;
+  socket.async_wait(what, [table = &table_, id = id_, armed, then](const std::error_code& error) {
+    Self* flow = table->template live<Self>(id);
+    if (flow == nullptr) return;
+    flow->*armed = false;
+    if (!error) (flow->*then)();
+  });
+}
 
 }  // namespace vznet::forward

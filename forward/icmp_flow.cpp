@@ -67,11 +67,7 @@ void IcmpFlow::read_replies() {
       count_to_guest(reply->data.size());
     }
   }
-  socket_.async_wait(asio::posix::stream_descriptor::wait_read,
-                     [table = &table(), id = id()](const std::error_code& error) {
-                       auto* flow = table->live<IcmpFlow>(id);
-                       if (flow != nullptr && !error) flow->read_replies();
-                     });
+  await_ready(socket_, asio::posix::stream_descriptor::wait_read, &IcmpFlow::read_armed_, &IcmpFlow::read_replies);
 }
 
 void IcmpFlow::terminate() {

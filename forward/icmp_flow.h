@@ -27,6 +27,7 @@ class IcmpFlow final : public Flow {
 
   ForwardContext& ctx_;
   asio::posix::stream_descriptor socket_;
+  bool read_armed_ = false;
 };
 
 }  // namespace vznet::forward

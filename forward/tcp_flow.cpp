@@ -154,13 +154,7 @@ void TcpFlow::write_to_host() {
     std::error_code ec;
     const std::size_t written = host_.write_some(std::span<asio::const_buffer>(buffers.data(), count), ec);
     if (would_block(ec)) {
-      host_write_armed_ = true;
-      host_.async_wait(asio::socket_base::wait_write, [table = &table(), id = id()](const std::error_code& error) {
-        auto* flow = table->live<TcpFlow>(id);
-        if (flow == nullptr) return;
-        flow->host_write_armed_ = false;
-        if (!error) flow->write_to_host();
-      });
+      await_ready(host_, asio::socket_base::wait_write, &TcpFlow::host_write_armed_, &TcpFlow::write_to_host);
       return;
     }
     if (ec) return reset_guest(ForwardEvent::tcp_reset_by_host);
@@ -244,13 +238,7 @@ void TcpFlow::read_from_host() {
   }
   tcp_output(pcb_);
   if (guest_send_room() == 0) return;
-  host_read_armed_ = true;
-  host_.async_wait(asio::socket_base::wait_read, [table = &table(), id = id()](const std::error_code& error) {
-    auto* flow = table->live<TcpFlow>(id);
-    if (flow == nullptr) return;
-    flow->host_read_armed_ = false;
-    if (!error) flow->read_from_host();
-  });
+  await_ready(host_, asio::socket_base::wait_read, &TcpFlow::host_read_armed_, &TcpFlow::read_from_host);
 }
 
 err_t TcpFlow::on_lwip_sent(void* arg, tcp_pcb*, std::uint16_t) {

@@ -55,13 +55,7 @@ void UdpFlow::read_from_host() {
     if (ec) continue;  // e.g. ECONNREFUSED from an earlier ICMP error: the socket stays usable
     if (ctx_.stack.send_udp(key().destination, key().guest, {g_udp_buffer.data(), n})) count_to_guest(n);
   }
-  read_armed_ = true;
-  host_.async_wait(asio::socket_base::wait_read, [table = &table(), id = id()](const std::error_code& error) {
-    auto* flow = table->live<UdpFlow>(id);
-    if (flow == nullptr) return;
-    flow->read_armed_ = false;
-    if (!error) flow->read_from_host();
-  });
+  await_ready(host_, asio::socket_base::wait_read, &UdpFlow::read_armed_, &UdpFlow::read_from_host);
 }
 
 void UdpFlow::terminate() {
