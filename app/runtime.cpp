@@ -64,15 +64,15 @@ void Runtime::start() {
   }
   virtio::LinkOptions options;
   options.max_frame_size = std::size_t{config_.mtu} + 14;
-  try {
-    for (const auto& uri : uris) {
+  for (const auto& uri : uris) {
+    try {
       listeners_.push_back(virtio::open_listener(io_, uri, options, switch_, link_counters_));
-      spdlog::info("listening on {}", uri.text);
+    } catch (const std::exception& e) {
+      for (auto& listener : listeners_) listener->close();
+      listeners_.clear();
+      throw std::runtime_error("--listen " + uri.text + ": " + e.what());
     }
-  } catch (...) {
-    for (auto& listener : listeners_) listener->close();
-    listeners_.clear();
-    throw;
+    spdlog::info("listening on {}", uri.text);
   }
   spdlog::info("gateway {} (host loopback), guests from {} in {}, MTU {}", config_.gateway().to_string(),
                config_.first_guest().to_string(), config_.subnet.to_string(), config_.mtu);
