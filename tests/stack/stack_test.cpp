@@ -34,6 +34,22 @@ class StackTest : public ::testing::Test {
 
   void inject(const Bytes& frame) { stack_->guest_frame(1, frame); }
 
+  /// Replaces the forwarder with one built from `config` (limits and timeouts under test).
+  void reconfigure(const forward::ForwardConfig& config) {
+    forwarder_.reset();
+    forwarder_ = std::make_unique<forward::Forwarder>(io_, *stack_, config, forward_counters_);
+  }
+
+  /// Runs the loop until `done()` or `limit` passes; returns done().
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  }
+
   /// Runs the loop until a sent frame satisfies `match` (returning it) or 3 s pass.
   std::optional<SeenFrame> await_frame(const std::function<bool(const SeenFrame&)>& match) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
@@ -173,6 +189,47 @@ TEST_F(StackTest, UdpToTheGatewayReachesHostLoopbackAndReplies) {
   EXPECT_EQ(get16(reply->l4(), 0), port);
   EXPECT_EQ(get16(reply->l4(), 2), 5353);
   EXPECT_EQ(Bytes(reply->l4().begin() + 8, reply->l4().end()), payload);
+}
+
+TEST_F(StackTest, MaxFlowsRefusesNewConnectionsWithRst) {
+  forward::ForwardConfig config;
+  config.max_flows = 1;
+  reconfigure(config);
+  resolve_gateway();
+  asio::ip::tcp::acceptor server(io_, {asio::ip::make_address_v4("127.0.0.1"), 0});
+  const std::uint16_t port = server.local_endpoint().port();
+  inject(tcp_syn(gateway_mac_, {kGuest, 41001}, {kGateway, port}, 10));
+  ASSERT_TRUE(await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 41001); }));
+  inject(tcp_syn(gateway_mac_, {kGuest, 41002}, {kGateway, port}, 20));
+  auto refused = await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 41002); });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->l4()[13] & 0x04, 0x04) << "RST expected beyond --max-flows";
+  EXPECT_EQ(get32(refused->l4(), 8), 21u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 1u);
+  EXPECT_EQ(forwarder_->flows().size(), 1u);
+}
+
+TEST_F(StackTest, IdleUdpFlowsAreReaped) {
+  forward::ForwardConfig config;
+  config.udp_idle_timeout = std::chrono::seconds(1);
+  reconfigure(config);
+  resolve_gateway();
+  asio::ip::udp::socket server(io_, {asio::ip::make_address_v4("127.0.0.1"), 0});
+  const Bytes payload{'x'};
+  inject(udp_datagram(gateway_mac_, {kGuest, 6000}, {kGateway, server.local_endpoint().port()}, payload));
+  EXPECT_EQ(forwarder_->flows().count(IpProtocol::udp), 1u);
+  EXPECT_TRUE(run_until([&] { return forwarder_->flows().size() == 0; }, std::chrono::seconds(4)));
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::udp_idle_closed), 1u);
+}
+
+TEST_F(StackTest, DetachingAGuestClosesItsFlows) {
+  resolve_gateway();
+  asio::ip::tcp::acceptor server(io_, {asio::ip::make_address_v4("127.0.0.1"), 0});
+  inject(tcp_syn(gateway_mac_, {kGuest, 42001}, {kGateway, server.local_endpoint().port()}, 1));
+  inject(udp_datagram(gateway_mac_, {kGuest, 6001}, {kGateway, 9}, Bytes{'y'}));
+  EXPECT_EQ(forwarder_->flows().size(), 2u);
+  stack_->guest_detached(1);
+  EXPECT_EQ(forwarder_->flows().size(), 0u);
 }
 
 TEST_F(StackTest, MalformedPacketsAreDroppedWithoutHarm) {
