@@ -31,6 +31,7 @@ RELAY_COUNT=0
 FRAMING=""
 MTU=1500
 VZNET_FD_BASELINE=""
+VZNET_FLAGS=()     # extra vznet flags for this scenario (run.sh sets them)
 E2E_FAILED=0
 # With VZNET_E2E_STANDIN=1 the harness runs against standin_vznet.py (a kernel-bridging stand-in) to test
 # itself and the relay; the host-loopback servers then listen on all of VZ's addresses.
@@ -230,7 +231,7 @@ cpu_centis() {
 start_vznet() {
   # shellcheck disable=SC2046
   spawn "$NS_VZ" vznet $(vznet_command) --listen "unix://$TMP/s.sock" --listen "unixgram://$TMP/d.sock" \
-    --listen "unixpacket://$TMP/p.sock" --mtu "$MTU" --log-level debug "$@"
+    --listen "unixpacket://$TMP/p.sock" --mtu "$MTU" --log-level debug "${VZNET_FLAGS[@]}" "$@"
   VZNET_PID=$SPAWNED
   wait_for "vznet's socket files" 10 sockets_ready
   kill -0 "$VZNET_PID" 2>/dev/null || fail "vznet exited during start-up"

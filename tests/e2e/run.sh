@@ -18,11 +18,15 @@ RELAY=$repo/build-e2e/tools/vznet-guest-relay
 declare -A SETUP=(
   [http_loopback]=guest [http_lan]=guest [udp_echo]=guest [ping]=guest [bulk]=guest [half_close]=guest
   [refused]=guest [pending_connects]=guest [relay_restart]=guest [no_route]=guest [bulk_jumbo]=jumbo
-  [vznet_stops]=guest
+  [vznet_stops]=guest [connect_timeout]=guest [exit_on_disconnect]=guest
   [bad_flags]=bare [qemu]=vznet
 )
 ORDER=(no_route http_loopback http_lan udp_echo ping half_close refused pending_connects bulk bulk_jumbo
-  relay_restart vznet_stops bad_flags qemu)
+  relay_restart vznet_stops connect_timeout exit_on_disconnect bad_flags qemu)
+# scenario -> extra vznet flags
+declare -A FLAGS=(
+  [connect_timeout]="--connect-timeout 2" [exit_on_disconnect]="--exit-on-disconnect"
+)
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -75,6 +79,7 @@ fi
 
 log "e2e: $scenario over $framing"
 FRAMING=$framing  # used by lib.sh and the scenarios
+read -ra VZNET_FLAGS <<<"${FLAGS[$scenario]:-}"
 export FRAMING
 case "$setup_kind" in
   guest) setup "$framing" 1500 ;;

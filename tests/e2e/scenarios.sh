@@ -262,6 +262,43 @@ scenario_vznet_stops() {
 
 in_guest_established() { in_guest ss -Htn state established "dst $1" | grep -q .; }
 
+# --- --connect-timeout: a destination that never answers -------------------------------------------------
+
+scenario_connect_timeout() {
+  # 10.78.0.0/24 is routed to the LAN host, which does not forward: SYNs vanish there, as with a firewall
+  # that drops. vznet runs with --connect-timeout 2, so the guest must hear "unreachable" after ~2 s.
+  ip -n "$NS_VZ" route add 10.78.0.0/24 via "$LAN_IP" || fail "route to the black hole"
+  in_lan sysctl -q -w net.ipv4.ip_forward=0 || fail "LAN forwarding off"
+  connect_expect_failure 10.78.0.5:80
+  [ "$CONNECT_MS" -ge 1500 ] || fail "connect to a black hole failed after $CONNECT_MS ms, before the 2 s timeout"
+  [ "$CONNECT_MS" -lt 4500 ] || fail "connect to a black hole took $CONNECT_MS ms (--connect-timeout 2)"
+  grep -qiE 'unreachable|no route' <<<"$CONNECT_ERR" || fail "expected unreachable, got: $CONNECT_ERR"
+  fetch_and_compare "http://$LAN_IP/index.html"
+  log "black-holed connect failed after $CONNECT_MS ms: $CONNECT_ERR"
+  pass "--connect-timeout 2: the guest hears unreachable after ~2 s ($FRAMING)"
+}
+
+# --- --exit-on-disconnect ----------------------------------------------------------------------------------
+
+vznet_exited() { ! kill -0 "$VZNET_PID" 2>/dev/null; }
+
+scenario_exit_on_disconnect() {
+  # Connection framings only: a datagram peer has no connection to lose (vznet detaches it when a send to
+  # it fails), so there is no disconnect event to test with unixgram.
+  stop_pid "$RELAY_PID"
+  RELAY_PID=""
+  wait_for "vznet to exit after its guest disconnected" 10 vznet_exited
+  wait "$VZNET_PID"
+  local rc=$?
+  VZNET_PID=""
+  [ "$rc" = 0 ] || fail "vznet exited $rc after the disconnect (expected 0)"
+  local f
+  for f in "$TMP/s.sock" "$TMP/d.sock" "$TMP/p.sock"; do
+    [ ! -e "$f" ] || fail "vznet left $f behind"
+  done
+  pass "--exit-on-disconnect: vznet exits 0 when its guest goes away ($FRAMING)"
+}
+
 # --- 12: bad flags (no guest) ------------------------------------------------------------------------------
 
 # expect_usage_error WHAT WORD ARGS...: vznet ARGS must exit 2 with one stderr line containing WORD.
