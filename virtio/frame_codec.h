@@ -62,6 +62,11 @@ class StreamDecoder {
   std::size_t pending_bytes() const;
 
  private:
+  // prefix: collecting the 4-byte length (prefix_have_ of 4). A good length moves to body (or, if the whole frame
+  //         is in the chunk, delivers it and stays); a runt/oversized length moves to skip; 0 or > 65535+14 to broken.
+  // body:   collecting a split frame into body_; complete -> deliver, back to prefix.
+  // skip:   passing over skip_left_ bytes of a dropped frame; done -> prefix.
+  // broken: final; feed() ignores everything.
   enum class State { prefix, body, skip, broken };
   bool start_frame(std::size_t length, Sink& sink);
 
