@@ -28,6 +28,18 @@ declare -A FLAGS=(
   [connect_timeout]="--connect-timeout 2" [exit_on_disconnect]="--exit-on-disconnect"
 )
 
+# register_scenario NAME SETUP [VZNET FLAGS...]: how scenario files beyond the core set (scenarios_*.sh, one
+# per feature) add themselves. SETUP "custom" calls the file's own setup_NAME function.
+register_scenario() {
+  SETUP[$1]=$2
+  ORDER+=("$1")
+  FLAGS[$1]="${*:3}"
+}
+for scenario_file in "$here"/scenarios_*.sh; do
+  # shellcheck disable=SC1090  # feature scenario files are found at run time
+  [ -f "$scenario_file" ] && . "$scenario_file"
+done
+
 while [ $# -gt 0 ]; do
   case "$1" in
     --vznet) VZNET=$2; shift 2 ;;
@@ -86,6 +98,7 @@ case "$setup_kind" in
   jumbo) setup "$framing" 65520 ;;
   vznet) make_namespaces; start_servers; start_vznet ;;
   bare) make_namespaces ;;
+  custom) "setup_$scenario" ;;
 esac
 case "$scenario" in
   bulk_jumbo) scenario_bulk ;;
