@@ -7,7 +7,8 @@
 //    to 10.0.0.7 or 93.184.216.34 reach lwIP's transport layer as if they were addressed to us.
 // 2. A look before lwIP. LWIP_HOOK_IP4_INPUT runs at the top of ip4_input(), before lwIP acts on a packet.
 //    Here (Stack::on_ip4_input):
-//    - a TCP SYN without ACK goes to forward/ (GuestTraffic::tcp_syn). For a new 4-tuple forward/ keeps the
+//    - a TCP SYN without ACK goes to forward/ (unless it is for a service vznet runs itself on the gateway,
+//      such as DNS over TCP: those go straight to lwIP's own listener, see Stack::serve_tcp_locally) (GuestTraffic::tcp_syn). For a new 4-tuple forward/ keeps the
 //      packet, starts the host connect and says "consumed"; lwIP never sees it, so the guest gets no SYN-ACK
 //      yet. Retransmitted SYNs while the connect is pending are consumed (dropped) too. When the host connect
 //      succeeds, forward/ calls Stack::reinject(), which feeds the kept SYN to ip4_input() past this hook;
@@ -109,6 +110,7 @@ int Stack::on_ip4_input(pbuf* p) {
     const std::uint8_t* tcp = ip + header_len;
     const std::uint8_t flags = tcp[13];
     if ((flags & (TCP_SYN | TCP_ACK)) != TCP_SYN) return 0;
+    if (is_gateway(destination) && local_tcp_ports_.contains(read_be16(tcp + 2))) return 0;  // served in-stack
     if (is_broadcast_or_multicast(config_.subnet, destination)) {
       counters_.drop(StackDrop::broadcast_flow);
       return consume();

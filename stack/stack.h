@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <unordered_set>
 #include <vector>
 
 #include <asio/io_context.hpp>
@@ -62,6 +63,9 @@ class Stack final : public virtio::GuestNetwork {
   /// An ICMP echo reply to the guest from `from`.
   bool send_icmp_echo_reply(Ipv4Address from, Ipv4Address to_guest, std::uint16_t identifier,
                             std::uint16_t sequence, std::span<const std::uint8_t> data);
+  /// TCP to gateway:`port` is served by an lwIP listener inside vznet (e.g. DNS over TCP), not dialed on the
+  /// host: the catch-all lets those SYNs through to lwIP. The caller creates the listener.
+  void serve_tcp_locally(std::uint16_t port) { local_tcp_ports_.insert(port); }
   /// Re-arms the lwIP timer if lwIP now wants to run earlier (call after work that may start lwIP timers).
   void schedule_timers();
 
@@ -95,7 +99,8 @@ class Stack final : public virtio::GuestNetwork {
   std::chrono::steady_clock::time_point timer_due_ = std::chrono::steady_clock::time_point::max();
   bool reinjecting_ = false;
   virtio::PortId current_port_ = 0;
-  std::vector<std::uint8_t> output_scratch_;  ///< linearizes chained pbufs for the switch
+  std::vector<std::uint8_t> output_scratch_;
+  std::unordered_set<std::uint16_t> local_tcp_ports_;  ///< see serve_tcp_locally()  ///< linearizes chained pbufs for the switch
   static Stack* instance_;
 };
 

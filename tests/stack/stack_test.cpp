@@ -6,6 +6,7 @@
 #include <asio/ip/udp.hpp>
 
 #include "forward/forwarder.h"
+#include "lwip/tcp.h"
 #include "stack/stack.h"
 #include "tests/stack/frames.h"
 
@@ -159,6 +160,24 @@ TEST_F(StackTest, SynAckOnlyAfterTheHostAccepted) {
   inject(tcp_syn(gateway_mac_, {kGuest, 40002}, {kGateway, port}, 5000));
   EXPECT_TRUE(await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 40002); }));
   EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_opened), 1u);
+}
+
+TEST_F(StackTest, LocallyServedPortsAreAnsweredInStackWithoutADial) {
+  resolve_gateway();
+  ip_addr_t gateway;
+  ip_addr_set_ip4_u32_val(gateway, lwip_htonl(kGateway.value));
+  tcp_pcb* pcb = tcp_new();
+  ASSERT_EQ(tcp_bind(pcb, &gateway, 53), ERR_OK);
+  tcp_pcb* listener = tcp_listen(pcb);
+  ASSERT_NE(listener, nullptr);
+  stack_->serve_tcp_locally(53);
+  inject(tcp_syn(gateway_mac_, {kGuest, 43001}, {kGateway, 53}, 77));
+  // Answered synchronously by lwIP: no loop turn, no host connect.
+  auto reply = std::find_if(sent_.begin(), sent_.end(), [](const SeenFrame& f) { return is_tcp_to_guest(f, 43001); });
+  ASSERT_NE(reply, sent_.end());
+  EXPECT_EQ(reply->l4()[13] & 0x12, 0x12);
+  EXPECT_EQ(forwarder_->flows().size(), 0u);
+  tcp_close(listener);
 }
 
 TEST_F(StackTest, SynToAnyDestinationIsDialedNotAnsweredByLwip) {
