@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdlib>
+#include <set>
 
 namespace vznet::app {
 
@@ -28,7 +30,55 @@ const char* const kFooter =
     "$XDG_RUNTIME_DIR/vznet (or /tmp/vznet-UID) and logs the QEMU and vfkit arguments to attach.\n"
     "The gateway is the subnet's first address; it reaches the host's loopback (127.0.0.1).";
 
+/// Why `address` cannot be handed to a guest in `subnet`, or empty if it can.
+std::string guest_address_problem(const Ipv4Subnet& subnet, Ipv4Address gateway, Ipv4Address address) {
+  if (!subnet.contains(address)) return "is outside --subnet " + subnet.to_string();
+  if (address == subnet.network || address == subnet.broadcast()) return "is the subnet's network or broadcast address";
+  if (address == gateway) return "is the gateway's address";
+  return {};
+}
+
+ParseOutcome usage_error(const std::string& message) { return {std::nullopt, 2, "vznet: " + message}; }
+
 }  // namespace
+
+std::optional<virtio::MacAddress> parse_mac(std::string_view text) {
+  if (text.size() != 17) return std::nullopt;
+  virtio::MacAddress mac{};
+  for (std::size_t i = 0; i < 6; ++i) {
+    if (i > 0 && text[i * 3 - 1] != ':' && text[i * 3 - 1] != '-') return std::nullopt;
+    unsigned value = 0;
+    for (char c : text.substr(i * 3, 2)) {
+      value <<= 4;
+      if (c >= '0' && c <= '9') value |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') value |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') value |= static_cast<unsigned>(c - 'A' + 10);
+      else return std::nullopt;
+    }
+    mac[i] = static_cast<std::uint8_t>(value);
+  }
+  return mac;
+}
+
+std::optional<std::string> normalize_dns_name(std::string_view text) {
+  if (!text.empty() && text.back() == '.') text.remove_suffix(1);
+  if (text.empty() || text.size() > 253) return std::nullopt;
+  std::string out;
+  std::size_t label = 0;
+  for (char c : text) {
+    if (c == '.') {
+      if (label == 0) return std::nullopt;
+      label = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') {
+      if (++label > 63) return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  if (label == 0) return std::nullopt;
+  return out;
+}
 
 std::string default_socket_directory() {
   if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime != nullptr && *runtime != '\0') {
@@ -46,6 +96,67 @@ std::vector<virtio::ListenUri> default_listen_uris(const std::string& directory)
   }
   return uris;
 }
+
+namespace {
+
+/// Fills the DHCP and DNS parts of `config` (after --subnet is known); returns the error, if any.
+std::optional<std::string> parse_dhcp_and_dns(Config& config, const std::string& range,
+                                              const std::vector<std::string>& statics,
+                                              const std::vector<std::string>& search,
+                                              const std::vector<std::string>& upstreams,
+                                              const std::vector<std::string>& records) {
+  const Ipv4Subnet& subnet = config.subnet;
+  config.dhcp_first = Ipv4Address{config.gateway().value + 1};
+  config.dhcp_last = Ipv4Address{subnet.broadcast().value - 1};
+  if (!range.empty()) {
+    auto dash = range.find('-');
+    auto first = Ipv4Address::parse(std::string_view(range).substr(0, dash));
+    auto last = dash == std::string::npos ? std::nullopt : Ipv4Address::parse(std::string_view(range).substr(dash + 1));
+    if (!first || !last) return "--dhcp-range " + range + ": expected FIRST-LAST, e.g. 192.168.64.10-192.168.64.99";
+    for (Ipv4Address a : {*first, *last}) {
+      if (auto problem = guest_address_problem(subnet, config.gateway(), a); !problem.empty()) {
+        return "--dhcp-range " + range + ": " + a.to_string() + " " + problem;
+      }
+    }
+    if (*last < *first) return "--dhcp-range " + range + ": the last address comes before the first";
+    config.dhcp_first = *first;
+    config.dhcp_last = *last;
+  }
+  std::set<virtio::MacAddress> macs;
+  std::set<Ipv4Address> addresses;
+  for (const auto& text : statics) {
+    auto eq = text.find('=');
+    auto mac = parse_mac(std::string_view(text).substr(0, eq));
+    auto address = eq == std::string::npos ? std::nullopt : Ipv4Address::parse(std::string_view(text).substr(eq + 1));
+    if (!mac || !address) return "--dhcp-static " + text + ": expected MAC=IP, e.g. 52:54:00:12:34:56=192.168.64.10";
+    if (auto problem = guest_address_problem(subnet, config.gateway(), *address); !problem.empty()) {
+      return "--dhcp-static " + text + ": " + address->to_string() + " " + problem;
+    }
+    if (!macs.insert(*mac).second) return "--dhcp-static " + text + ": this MAC is reserved twice";
+    if (!addresses.insert(*address).second) return "--dhcp-static " + text + ": this address is reserved twice";
+    config.dhcp_static.push_back({*mac, *address});
+  }
+  for (const auto& text : search) {
+    auto name = normalize_dns_name(text);
+    if (!name) return "--dns-search " + text + ": not a domain name";
+    config.dns_search.push_back(*name);
+  }
+  for (const auto& text : upstreams) {
+    auto endpoint = Ipv4Endpoint::parse(text, 53);
+    if (!endpoint) return "--dns-upstream " + text + ": expected IPv4[:PORT]";
+    config.dns_upstream.push_back(*endpoint);
+  }
+  for (const auto& text : records) {
+    auto eq = text.find('=');
+    auto name = normalize_dns_name(std::string_view(text).substr(0, eq));
+    auto address = eq == std::string::npos ? std::nullopt : Ipv4Address::parse(std::string_view(text).substr(eq + 1));
+    if (!name || !address) return "--dns-record " + text + ": expected NAME=IPv4, e.g. db.vz.internal=192.168.64.1";
+    config.dns_records.push_back({*name, *address});
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 ParseOutcome parse_command_line(int argc, const char* const* argv) {
   Config config;
@@ -73,6 +184,20 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       ->capture_default_str()->check(CLI::Range(1u, 86400u));
   cli.add_flag("--exit-on-disconnect", config.exit_on_disconnect,
                "Exit when a guest disconnects (gvproxy's behaviour), instead of waiting for the next");
+  std::string dhcp_range_text;
+  std::vector<std::string> dhcp_static_texts, dns_upstream_texts, dns_record_texts, dns_search_texts;
+  unsigned lease_time = 3600;
+  cli.add_option("--dhcp-range", dhcp_range_text, "Addresses DHCP hands out (default: the subnet after the gateway)")
+      ->type_name("FIRST-LAST");
+  cli.add_option("--dhcp-static", dhcp_static_texts, "Reserve an address for a MAC (repeatable)")->type_name("MAC=IP");
+  cli.add_option("--lease-time", lease_time, "DHCP lease time in seconds")
+      ->capture_default_str()->check(CLI::Range(60u, 365u * 86400u));
+  cli.add_option("--dns-search", dns_search_texts, "Domain search list handed to guests (repeatable)")
+      ->type_name("DOMAIN");
+  cli.add_option("--dns-upstream", dns_upstream_texts,
+                 "Upstream DNS server (repeatable; default: the host's /etc/resolv.conf)")->type_name("IP[:PORT]");
+  cli.add_option("--dns-record", dns_record_texts, "Extra name in vznet's DNS zone (repeatable)")
+      ->type_name("NAME=IPv4");
 
   try {
     cli.parse(argc, argv);
@@ -81,21 +206,26 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   } catch (const CLI::CallForVersion&) {
     return {std::nullopt, 0, "vznet 0.1.0\n"};
   } catch (const CLI::ParseError& e) {
-    return {std::nullopt, 2, std::string("vznet: ") + e.what()};
+    return usage_error(e.what());
   }
 
   std::string error;
   auto subnet = Ipv4Subnet::parse(subnet_text, &error);
-  if (!subnet) return {std::nullopt, 2, "vznet: --subnet " + subnet_text + ": " + error};
+  if (!subnet) return usage_error("--subnet " + subnet_text + ": " + error);
   if (subnet->prefix_length > 30) {
-    return {std::nullopt, 2, "vznet: --subnet " + subnet_text + ": need at least /30 (a gateway and a guest)"};
+    return usage_error("--subnet " + subnet_text + ": need at least /30 (a gateway and a guest)");
   }
   config.subnet = *subnet;
   for (const auto& text : listen_texts) {
     auto uri = virtio::parse_listen_uri(text, error);
-    if (!uri) return {std::nullopt, 2, "vznet: --listen " + text + ": " + error};
+    if (!uri) return usage_error("--listen " + text + ": " + error);
     config.listen.push_back(*uri);
   }
+  if (auto problem = parse_dhcp_and_dns(config, dhcp_range_text, dhcp_static_texts, dns_search_texts,
+                                         dns_upstream_texts, dns_record_texts)) {
+    return usage_error(*problem);
+  }
+  config.lease_time = std::chrono::seconds(lease_time);
   config.connect_timeout = std::chrono::seconds(connect_timeout);
   config.tcp_timeout = std::chrono::seconds(tcp_timeout);
   config.udp_timeout = std::chrono::seconds(udp_timeout);

@@ -11,8 +11,21 @@
 
 #include "stack/ipv4_address.h"
 #include "virtio/listener.h"
+#include "virtio/port_switch.h"
 
 namespace vznet::app {
+
+/// --dhcp-static MAC=IP
+struct StaticLease {
+  virtio::MacAddress mac{};
+  Ipv4Address address;
+};
+
+/// --dns-record NAME=IPv4
+struct DnsRecord {
+  std::string name;  ///< lower case, no trailing dot
+  Ipv4Address address;
+};
 
 struct Config {
   std::vector<virtio::ListenUri> listen;  ///< empty: the default pair (see default_listen_uris)
@@ -24,6 +37,15 @@ struct Config {
   std::chrono::seconds tcp_timeout{86400};
   std::chrono::seconds udp_timeout{60};
   bool exit_on_disconnect = false;
+
+  // DHCP
+  Ipv4Address dhcp_first, dhcp_last;  ///< --dhcp-range; defaults: gateway + 1 .. broadcast - 1
+  std::vector<StaticLease> dhcp_static;
+  std::chrono::seconds lease_time{3600};
+  // DNS
+  std::vector<std::string> dns_search;      ///< --dns-search: domain and search list handed out by DHCP
+  std::vector<Ipv4Endpoint> dns_upstream;   ///< --dns-upstream; empty: the host's /etc/resolv.conf
+  std::vector<DnsRecord> dns_records;       ///< --dns-record
 
   Ipv4Address gateway() const { return subnet.host(1); }
   Ipv4Address first_guest() const { return subnet.host(2); }
@@ -37,6 +59,12 @@ struct ParseOutcome {
 };
 
 ParseOutcome parse_command_line(int argc, const char* const* argv);
+
+/// "52:54:00:12:34:56" (also with '-'); nullopt if malformed.
+std::optional<virtio::MacAddress> parse_mac(std::string_view text);
+/// A DNS name as a user may write it: labels of letters, digits and '-', 1..63 each, 253 in all; one
+/// trailing dot allowed. Returns it in lower case without the dot.
+std::optional<std::string> normalize_dns_name(std::string_view text);
 
 /// The listeners used when no --listen is given: a QEMU stream socket and a vfkit/QEMU datagram socket in
 /// `directory`.

@@ -70,7 +70,57 @@ INSTANTIATE_TEST_SUITE_P(
                       BadFlag{{"--listen", "fd://abc"}, "--listen"}, BadFlag{{"--max-flows", "0"}, "--max-flows"},
                       BadFlag{{"--log-level", "loud"}, "--log-level"},
                       BadFlag{{"--connect-timeout", "0"}, "--connect-timeout"},
-                      BadFlag{{"--udp-timeout", "-5"}, "--udp-timeout"}, BadFlag{{"--no-such-flag"}, "--no-such-flag"}));
+                      BadFlag{{"--udp-timeout", "-5"}, "--udp-timeout"}, BadFlag{{"--no-such-flag"}, "--no-such-flag"},
+                      BadFlag{{"--dhcp-range", "192.168.64.10"}, "--dhcp-range"},
+                      BadFlag{{"--dhcp-range", "192.168.64.50-192.168.64.10"}, "--dhcp-range"},
+                      BadFlag{{"--dhcp-range", "192.168.64.1-192.168.64.10"}, "--dhcp-range"},
+                      BadFlag{{"--dhcp-range", "10.0.0.2-10.0.0.9"}, "--dhcp-range"},
+                      BadFlag{{"--dhcp-static", "52:54:00:12:34=192.168.64.9"}, "--dhcp-static"},
+                      BadFlag{{"--dhcp-static", "52:54:00:12:34:56=192.168.64.255"}, "--dhcp-static"},
+                      BadFlag{{"--dhcp-static", "52:54:00:12:34:56=192.168.64.9", "--dhcp-static",
+                               "52:54:00:12:34:56=192.168.64.10"}, "--dhcp-static"},
+                      BadFlag{{"--lease-time", "5"}, "--lease-time"},
+                      BadFlag{{"--dns-search", "bad..name"}, "--dns-search"},
+                      BadFlag{{"--dns-upstream", "10.0.0.1:0"}, "--dns-upstream"},
+                      BadFlag{{"--dns-record", "db=not-an-ip"}, "--dns-record"},
+                      BadFlag{{"--dns-record", "=10.0.0.1"}, "--dns-record"}));
+
+TEST(Config, DhcpAndDnsFlags) {
+  auto outcome = parse({"--dhcp-range", "192.168.64.10-192.168.64.99", "--dhcp-static",
+                        "52:54:00:AA:bb:01=192.168.64.5", "--lease-time", "600", "--dns-search", "Corp.Example.",
+                        "--dns-upstream", "10.77.0.2", "--dns-upstream", "10.77.0.3:5353", "--dns-record",
+                        "DB.vz.internal=192.168.64.1"});
+  ASSERT_TRUE(outcome.config) << outcome.message;
+  const Config& c = *outcome.config;
+  EXPECT_EQ(c.dhcp_first, (Ipv4Address{192, 168, 64, 10}));
+  EXPECT_EQ(c.dhcp_last, (Ipv4Address{192, 168, 64, 99}));
+  ASSERT_EQ(c.dhcp_static.size(), 1u);
+  EXPECT_EQ(c.dhcp_static[0].mac, (virtio::MacAddress{0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01}));
+  EXPECT_EQ(c.lease_time, std::chrono::seconds(600));
+  EXPECT_EQ(c.dns_search, std::vector<std::string>{"corp.example"});
+  ASSERT_EQ(c.dns_upstream.size(), 2u);
+  EXPECT_EQ(c.dns_upstream[0].port, 53);
+  EXPECT_EQ(c.dns_upstream[1].port, 5353);
+  ASSERT_EQ(c.dns_records.size(), 1u);
+  EXPECT_EQ(c.dns_records[0].name, "db.vz.internal");
+}
+
+TEST(Config, DhcpRangeDefaultsToTheRestOfTheSubnet) {
+  auto outcome = parse({"--subnet", "10.9.0.0/16"});
+  ASSERT_TRUE(outcome.config);
+  EXPECT_EQ(outcome.config->dhcp_first, (Ipv4Address{10, 9, 0, 2}));
+  EXPECT_EQ(outcome.config->dhcp_last, (Ipv4Address{10, 9, 255, 254}));
+}
+
+TEST(Config, MacAndNameParsing) {
+  EXPECT_TRUE(parse_mac("52-54-00-12-34-56"));
+  EXPECT_FALSE(parse_mac("52:54:00:12:34:5g"));
+  EXPECT_FALSE(parse_mac("52:54:00:12:34:567"));
+  EXPECT_EQ(normalize_dns_name("Host.VZ.internal."), "host.vz.internal");
+  EXPECT_FALSE(normalize_dns_name("."));
+  EXPECT_FALSE(normalize_dns_name(std::string(64, 'a') + ".com"));
+  EXPECT_FALSE(normalize_dns_name("a b.com"));
+}
 
 TEST(Config, HelpIsNotAnError) {
   auto outcome = parse({"--help"});
