@@ -1,0 +1,51 @@
+// Counters the DHCP server keeps for operators: messages dropped by reason, and what the server did. Plain
+// integers, one thread (the loop's). The stack's own drops are in stack_counters.h.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace vznet::stack {
+
+enum class DhcpDrop : std::uint8_t {
+  truncated,         ///< shorter than the fixed header and magic cookie
+  not_a_request,     ///< op is not BOOTREQUEST
+  bad_hardware,      ///< htype/hlen other than Ethernet (1/6); includes hostile hlen values
+  bad_magic,         ///< no DHCP magic cookie (plain BOOTP is not served)
+  bad_option,        ///< an option's length runs past the end of the message
+  no_message_type,   ///< option 53 missing
+  bad_message_type,  ///< option 53 of the wrong length, unknown, or a server-only type (OFFER/ACK/NAK)
+  no_address,        ///< REQUEST naming no address (neither option 50 nor ciaddr)
+  no_memory,         ///< no pbuf for the reply
+  count_
+};
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(DhcpDrop::count_)> kDhcpDropNames{
+    "truncated", "not_a_request", "bad_hardware", "bad_magic", "bad_option",
+    "no_message_type", "bad_message_type", "no_address", "no_memory"};
+
+enum class DhcpEvent : std::uint8_t {
+  offer,           ///< OFFER sent
+  ack,             ///< ACK sent for a REQUEST (new lease, renewal or rebinding)
+  nak,             ///< NAK sent (wrong or foreign address)
+  inform_ack,      ///< ACK sent for an INFORM
+  release,         ///< RELEASE accepted
+  decline,         ///< DECLINE accepted: the address is quarantined
+  pool_exhausted,  ///< DISCOVER left unanswered: no free address
+  other_server,    ///< REQUEST for another server's offer (our offer is withdrawn)
+  count_
+};
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(DhcpEvent::count_)> kDhcpEventNames{
+    "offer", "ack", "nak", "inform_ack", "release", "decline", "pool_exhausted", "other_server"};
+
+struct DhcpCounters {
+  std::array<std::uint64_t, static_cast<std::size_t>(DhcpDrop::count_)> drops{};
+  std::array<std::uint64_t, static_cast<std::size_t>(DhcpEvent::count_)> events{};
+  void drop(DhcpDrop reason) { ++drops[static_cast<std::size_t>(reason)]; }
+  void count(DhcpEvent event) { ++events[static_cast<std::size_t>(event)]; }
+  std::uint64_t dropped(DhcpDrop reason) const { return drops[static_cast<std::size_t>(reason)]; }
+  std::uint64_t counted(DhcpEvent event) const { return events[static_cast<std::size_t>(event)]; }
+};
+
+}  // namespace vznet::stack
