@@ -1,0 +1,119 @@
+// The DHCP lease pool: which address each client gets, for how long, and what happens on release, decline
+// and expiry. Pure: no sockets, no clock of its own (every call takes `now`), so tests move time freely.
+// The wire format is dhcp_message.h's business, the conversation with clients dhcp_server.cpp's.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "stack/dhcp_config.h"
+
+namespace vznet::stack {
+
+using DhcpTime = std::chrono::steady_clock::time_point;
+
+/// How long an OFFER keeps its address for the client: clients send their REQUEST within seconds, and
+/// retransmit for about a minute before starting over.
+inline constexpr std::chrono::seconds kOfferHold{60};
+/// How long a DECLINEd address (the client saw someone else answer ARP for it) is not handed out: long
+/// enough for the squatter to go away or be noticed, short enough that a small pool recovers.
+inline constexpr std::chrono::seconds kDeclineQuarantine{600};
+
+/// Who asks: leases belong to the client identifier (option 61) where sent, else to the MAC; a client
+/// matches a lease by either, so a guest that changes DHCP client (kernel ip=dhcp, then udhcpc) keeps
+/// its address.
+struct DhcpClient {
+  MacBytes mac{};
+  std::vector<std::uint8_t> client_id;  ///< empty when not sent
+  std::string hostname;                 ///< option 12, for the lease list only
+};
+
+/// A lease's state. The enum is the state machine:
+///   (none) --offer--> offered --bind--> bound --bind (renew/rebind)--> bound
+///   offered/bound --expiry, release, withdraw_offer--> released
+///   released --offer/bind by the same client--> offered/bound (the address stays with its last client)
+///   released --offer to another client, when no never-used address is left--> offered (new owner)
+///   offered/bound --decline--> declined (no owner) --quarantine ends--> forgotten (never-used again)
+/// Expiry is computed from `expires` at each call, so a bound lease past its time reads as released.
+enum class LeaseState : std::uint8_t { offered, bound, released, declined, count_ };
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(LeaseState::count_)> kLeaseStateNames{
+    "offered", "bound", "released", "declined"};
+
+/// One address's record.
+struct Lease {
+  Ipv4Address address;
+  MacBytes mac{};
+  std::vector<std::uint8_t> client_id;
+  std::string hostname;
+  LeaseState state = LeaseState::offered;
+  DhcpTime expires{};  ///< offered: end of the hold; bound: end of the lease; declined: end of quarantine
+  bool is_static = false;
+};
+
+class LeasePool {
+ public:
+  /// `config` must have passed validate().
+  explicit LeasePool(const DhcpConfig& config);
+
+  /// The address to OFFER `client`: its static reservation; else the address it had before; else
+  /// `requested` (option 50) when free; else a never-used one; else the longest-released address of
+  /// another client. nullopt when none is free (exhaustion). The address is held for kOfferHold.
+  std::optional<Ipv4Address> offer(const DhcpClient& client, std::optional<Ipv4Address> requested, DhcpTime now);
+  /// REQUEST (after an OFFER, at reboot, renewal or rebinding): binds `address` to `client` for the lease
+  /// time and returns the lease, or nullopt when the client may not have it (NAK): another client's, a
+  /// static reservation of another MAC, quarantined, or outside the pool.
+  std::optional<Lease> bind(const DhcpClient& client, Ipv4Address address, DhcpTime now);
+  /// RELEASE: the client's lease on `address` ends; the address stays reserved for it while the pool has
+  /// others. false when `address` is not the client's.
+  bool release(const DhcpClient& client, Ipv4Address address, DhcpTime now);
+  /// DECLINE: `address` is in use by someone else; it is quarantined for kDeclineQuarantine. false (and
+  /// nothing changes) when it is not the client's, or is a static reservation (which stays the MAC's).
+  bool decline(const DhcpClient& client, Ipv4Address address, DhcpTime now);
+  /// The client took another server's offer: its offered address is released.
+  void withdraw_offer(const DhcpClient& client, DhcpTime now);
+
+  /// Every record with its state as of `now` (expired leases read as released), by address.
+  std::vector<Lease> snapshot(DhcpTime now) const;
+  /// The record for `address` as of `now`, if any.
+  std::optional<Lease> find(Ipv4Address address, DhcpTime now) const;
+  const DhcpConfig& config() const { return config_; }
+
+ private:
+  struct MacHash {
+    std::size_t operator()(const MacBytes& m) const noexcept;
+  };
+  Lease* record_of(const DhcpClient& client);
+  bool owned_by(const Lease& lease, const DhcpClient& client) const;
+  bool in_pool(Ipv4Address a) const;
+  bool is_reserved(Ipv4Address a) const;
+  std::optional<Ipv4Address> never_used_address();
+  std::optional<Ipv4Address> reclaim_released(DhcpTime now);
+  void forget_ended_quarantines(DhcpTime now);
+  Lease& claim(Ipv4Address address, const DhcpClient& client);
+  void erase(std::uint32_t address);
+  void index(const Lease& lease);
+  void unindex(const Lease& lease);
+
+  DhcpConfig config_;
+  DhcpRange range_;
+  std::unordered_map<MacBytes, Ipv4Address, MacHash> static_by_mac_;
+  std::map<Ipv4Address, MacBytes> static_by_address_;
+  std::map<std::uint32_t, Lease> records_;  ///< by address; only addresses that have been handed out
+  std::unordered_map<MacBytes, std::uint32_t, MacHash> by_mac_;          ///< owned records only
+  std::map<std::vector<std::uint8_t>, std::uint32_t> by_client_id_;      ///< owned records with option 61
+  std::uint64_t next_fresh_;                  ///< addresses in the range below this have had a record
+  std::vector<std::uint32_t> recycled_;       ///< addresses whose record was erased (fresh again)
+  std::vector<std::uint32_t> quarantined_;    ///< declined addresses, checked for the end of quarantine
+  /// After a fruitless search for a released address: none can appear before this time, unless a record
+  /// is released or erased first. Keeps a DISCOVER flood on an exhausted pool from scanning every record.
+  DhcpTime nothing_released_before_{};
+};
+
+}  // namespace vznet::stack
