@@ -72,8 +72,8 @@ void Runtime::start() {
       listeners_.clear();
       throw std::runtime_error("--listen " + uri.text + ": " + e.what());
     }
-    spdlog::info("listening on {}", uri.text);
   }
+  for (const auto& uri : uris) spdlog::info("listening on {}", uri.text);  // only once all of them are
   spdlog::info("gateway {} (host loopback), guests from {} in {}, MTU {}", config_.gateway().to_string(),
                config_.first_guest().to_string(), config_.subnet.to_string(), config_.mtu);
   if (config_.listen.empty()) log_attach_hints();

@@ -5,12 +5,21 @@
   e2e_servers.py sha-reply ADDR PORT           TCP: read to EOF, then answer "SHA256HEX LENGTH\\n" and close
   e2e_servers.py connect-many ADDR PORT N SECS open N nonblocking TCP connects and hold them up to SECS
                                                seconds; prints "connected C failed F pending P" at the end
+  e2e_servers.py sha-reply ADDR PORT DELAY     as sha-reply, but each connection waits DELAY s before reading
+  e2e_servers.py reset-server ADDR PORT DIR    TCP: "rst-me" -> close with RST; "watch" -> note in DIR whether
+                                               the peer ended with a reset (DIR/reset-seen) or EOF (DIR/eof-seen)
+  e2e_servers.py reset-client ADDR PORT MODE   MODE expect-rst: ask for a RST, exit 0 if the read is reset;
+                                               MODE send-rst: say "watch", then close with RST
+  e2e_servers.py udp-roundtrip ADDR PORT SIZE  one SIZE-byte datagram to an echo server; exit 0 if it returns
+  e2e_servers.py slow-reader ADDR PORT DELAY   TCP client: connect, wait DELAY s, then read to EOF; prints
+                                               "SHA256HEX LENGTH"
 
 Every server runs until killed; every loop is bounded by the caller's timeouts.
 """
 import hashlib
 import selectors
 import socket
+import struct
 import sys
 import threading
 import time
@@ -24,7 +33,7 @@ def udp_echo(addr, port):
         s.sendto(data, peer)
 
 
-def sha_reply(addr, port):
+def sha_reply(addr, port, delay=0.0):
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((addr, port))
@@ -32,6 +41,7 @@ def sha_reply(addr, port):
 
     def serve(conn):
         with conn:
+            time.sleep(delay)
             conn.settimeout(60)
             digest, total = hashlib.sha256(), 0
             while True:
@@ -66,12 +76,91 @@ def connect_many(addr, port, count, seconds):
     print(f"connected {connected} failed {failed} pending {len(sel.get_map())}", flush=True)
 
 
+def rst_close(sock):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def reset_server(addr, port, marker_dir):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((addr, port))
+    srv.listen(16)
+    while True:
+        conn, _ = srv.accept()
+        conn.settimeout(10)
+        request = conn.recv(64)
+        if request.startswith(b"rst-me"):
+            rst_close(conn)
+            continue
+        outcome = "eof-seen"
+        try:
+            while conn.recv(4096):
+                pass
+        except ConnectionResetError:
+            outcome = "reset-seen"
+        except socket.timeout:
+            outcome = "timeout-seen"
+        conn.close()
+        with open(f"{marker_dir}/{outcome}", "w") as marker:
+            marker.write("1\n")
+
+
+def reset_client(addr, port, mode):
+    s = socket.create_connection((addr, port), timeout=10)
+    if mode == "send-rst":
+        s.sendall(b"watch\n")
+        time.sleep(0.3)
+        rst_close(s)
+        return 0
+    s.sendall(b"rst-me\n")
+    try:
+        data = s.recv(4096)
+    except ConnectionResetError:
+        print("reset", flush=True)
+        return 0
+    print(f"no reset: read {len(data)} bytes", flush=True)
+    return 1
+
+
+def udp_roundtrip(addr, port, size):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    payload = bytes((i * 7) & 0xFF for i in range(size))
+    s.sendto(payload, (addr, port))
+    data, _ = s.recvfrom(65535)
+    print(f"sent {size} got {len(data)} equal {data == payload}", flush=True)
+    return 0 if data == payload else 1
+
+
+def slow_reader(addr, port, delay):
+    s = socket.create_connection((addr, port), timeout=30)
+    time.sleep(delay)
+    digest, total = hashlib.sha256(), 0
+    while True:
+        chunk = s.recv(1 << 16)
+        if not chunk:
+            break
+        digest.update(chunk)
+        total += len(chunk)
+    print(f"{digest.hexdigest()} {total}", flush=True)
+    return 0
+
+
 def main(argv):
     mode = argv[1]
     if mode == "udp-echo":
         udp_echo(argv[2], int(argv[3]))
     elif mode == "sha-reply":
-        sha_reply(argv[2], int(argv[3]))
+        sha_reply(argv[2], int(argv[3]), float(argv[4]) if len(argv) > 4 else 0.0)
+    elif mode == "reset-server":
+        reset_server(argv[2], int(argv[3]), argv[4])
+    elif mode == "reset-client":
+        return reset_client(argv[2], int(argv[3]), argv[4])
+    elif mode == "udp-roundtrip":
+        return udp_roundtrip(argv[2], int(argv[3]), int(argv[4]))
+    elif mode == "slow-reader":
+        return slow_reader(argv[2], int(argv[3]), float(argv[4]))
     elif mode == "connect-many":
         connect_many(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
     else:

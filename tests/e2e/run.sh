@@ -18,11 +18,13 @@ RELAY=$repo/build-e2e/tools/vznet-guest-relay
 declare -A SETUP=(
   [http_loopback]=guest [http_lan]=guest [udp_echo]=guest [ping]=guest [bulk]=guest [half_close]=guest
   [refused]=guest [pending_connects]=guest [relay_restart]=guest [no_route]=guest [bulk_jumbo]=jumbo
-  [vznet_stops]=guest [connect_timeout]=guest [exit_on_disconnect]=guest
+  [vznet_stops]=guest [connect_timeout]=guest [exit_on_disconnect]=guest [reset]=guest [udp_large]=guest
+  [udp_large_jumbo]=jumbo [backpressure]=guest [icmp_disabled]=guest
   [bad_flags]=bare [qemu]=vznet
 )
 ORDER=(no_route http_loopback http_lan udp_echo ping half_close refused pending_connects bulk bulk_jumbo
-  relay_restart vznet_stops connect_timeout exit_on_disconnect bad_flags qemu)
+  relay_restart vznet_stops connect_timeout exit_on_disconnect reset udp_large udp_large_jumbo backpressure
+  icmp_disabled bad_flags qemu)
 # scenario -> extra vznet flags
 declare -A FLAGS=(
   [connect_timeout]="--connect-timeout 2" [exit_on_disconnect]="--exit-on-disconnect"
@@ -102,5 +104,6 @@ case "$setup_kind" in
 esac
 case "$scenario" in
   bulk_jumbo) scenario_bulk ;;
+  udp_large_jumbo) scenario_udp_large ;;
   *) "scenario_$scenario" ;;
 esac

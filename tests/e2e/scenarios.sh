@@ -299,6 +299,87 @@ scenario_exit_on_disconnect() {
   pass "--exit-on-disconnect: vznet exits 0 when its guest goes away ($FRAMING)"
 }
 
+# --- resets both ways ----------------------------------------------------------------------------------------
+
+marker_exists() { [ -e "$1" ]; }
+
+scenario_reset() {
+  mkdir -p "$TMP/marks"
+  spawn "$NS_LAN" reset-server "$PY" "$SERVERS" reset-server "$LAN_IP" 5005 "$TMP/marks"
+  wait_for "reset server" 10 listening "$NS_LAN" tcp 5005
+  # Host -> guest: the server closes with RST; the guest's read must fail with "connection reset".
+  in_guest timeout 15 "$PY" "$SERVERS" reset-client "$LAN_IP" 5005 expect-rst >"$TMP/rst1.out" 2>&1 ||
+    fail "the guest did not see the host's reset: $(cat "$TMP/rst1.out")"
+  # Guest -> host: the guest closes with RST; the server must see a reset, not an orderly EOF.
+  in_guest timeout 15 "$PY" "$SERVERS" reset-client "$LAN_IP" 5005 send-rst >"$TMP/rst2.out" 2>&1 ||
+    fail "guest reset client failed: $(cat "$TMP/rst2.out")"
+  wait_for "the server to see the guest's reset" 10 marker_exists "$TMP/marks/reset-seen"
+  [ ! -e "$TMP/marks/eof-seen" ] || fail "the host saw an orderly close instead of the guest's reset"
+  pass "resets propagate both ways ($FRAMING)"
+}
+
+# --- UDP datagrams up to the MTU -------------------------------------------------------------------------------
+
+scenario_udp_large() {
+  local size=$((MTU - 28))  # the largest datagram that fits one guest frame
+  in_guest timeout 10 "$PY" "$SERVERS" udp-roundtrip "$LAN_IP" 7 "$size" >"$TMP/udp.out" 2>&1 ||
+    fail "a $size-byte datagram did not round-trip: $(cat "$TMP/udp.out")"
+  in_guest timeout 10 "$PY" "$SERVERS" udp-roundtrip "$GATEWAY" 7 "$size" >"$TMP/udp.out" 2>&1 ||
+    fail "a $size-byte datagram to the host's loopback did not round-trip: $(cat "$TMP/udp.out")"
+  pass "UDP datagrams of $size bytes (MTU $MTU) round-trip ($FRAMING)"
+}
+
+# --- backpressure: a stalled reader does not make vznet buffer without bound ---------------------------------
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# assert_rss_bounded BASELINE_KIB WHAT: vznet's RSS may grow at most 32 MiB over BASELINE while a reader
+# stalls: lwIP's window (2 MiB) and send buffer (2 MiB) and the port queue (4 MiB) bound it, not the transfer.
+assert_rss_bounded() {
+  local baseline=$1 what=$2 now
+  now=$(rss_kib "$VZNET_PID")
+  log "$what: vznet RSS ${now} KiB (baseline ${baseline} KiB)"
+  [ "$((now - baseline))" -lt 32768 ] || fail "$what: vznet grew by $(((now - baseline) / 1024)) MiB"
+}
+
+scenario_backpressure() {
+  local mib=64 baseline
+  make_random_file "$TMP/bp.bin" "$mib"
+  baseline=$(rss_kib "$VZNET_PID")
+  # Guest -> host: the host's reader sleeps 4 s before reading a byte.
+  spawn "$NS_VZ" slow-sha "$PY" "$SERVERS" sha-reply "$HOST_LO_BIND" 5006 4
+  wait_for "slow reader" 10 listening "$NS_VZ" tcp 5006
+  in_guest timeout 60 socat -t 30 STDIO "TCP:$GATEWAY:5006" <"$TMP/bp.bin" >"$TMP/bp.reply" 2>"$TMP/bp.err" &
+  local sender=$!
+  sleep 3  # the host reader is still asleep: whatever vznet holds now is what backpressure allowed
+  assert_rss_bounded "$baseline" "guest->host with the host reader stalled"
+  wait "$sender" || fail "guest->host transfer failed: $(cat "$TMP/bp.err")"
+  [ "$(cut -d' ' -f1 "$TMP/bp.reply")" = "$(sha_of "$TMP/bp.bin")" ] || fail "guest->host bytes differ after the stall"
+  # Host -> guest: the guest's reader sleeps 4 s before reading.
+  spawn "$NS_VZ" bp-source socat -u "OPEN:$TMP/bp.bin" "TCP-LISTEN:5007,bind=$HOST_LO_BIND,reuseaddr"
+  wait_for "source" 10 listening "$NS_VZ" tcp 5007
+  in_guest timeout 60 "$PY" "$SERVERS" slow-reader "$GATEWAY" 5007 4 >"$TMP/bp2.out" 2>&1 &
+  local reader=$!
+  sleep 3
+  assert_rss_bounded "$baseline" "host->guest with the guest reader stalled"
+  wait "$reader" || fail "host->guest transfer failed: $(cat "$TMP/bp2.out")"
+  [ "$(cut -d' ' -f1 "$TMP/bp2.out")" = "$(sha_of "$TMP/bp.bin")" ] || fail "host->guest bytes differ after the stall"
+  pass "stalled readers: vznet's memory stays bounded and no byte is lost ($FRAMING)"
+}
+
+# --- ICMP sockets not permitted ----------------------------------------------------------------------------------
+
+scenario_icmp_disabled() {
+  in_vz sysctl -q -w net.ipv4.ping_group_range="1 0" || fail "cannot forbid ping sockets in VZ"
+  if in_guest ping -c 2 -W 1 "$LAN_IP" >/dev/null 2>&1; then fail "ping to $LAN_IP answered without ICMP sockets"; fi
+  if in_guest ping -c 2 -W 1 "$LAN_IP" >/dev/null 2>&1; then fail "ping to $LAN_IP answered without ICMP sockets"; fi
+  local said
+  said=$(grep -c 'ICMP echo to remote hosts is disabled' "$TMP/vznet.log")
+  [ "$said" = 1 ] || fail "vznet said $said times that ICMP is disabled (expected exactly once)"
+  in_guest ping -c 1 -W 2 "$GATEWAY" >/dev/null || fail "ping to the gateway must still work"
+  pass "without ICMP sockets: no fake replies, said once in the log, gateway still answers ($FRAMING)"
+}
+
 # --- 12: bad flags (no guest) ------------------------------------------------------------------------------
 
 # expect_usage_error WHAT WORD ARGS...: vznet ARGS must exit 2 with one stderr line containing WORD.
@@ -317,6 +398,8 @@ expect_usage_error() {
 scenario_bad_flags() {
   expect_usage_error "--mtu 99999" "--mtu" --listen "unix://$TMP/bad.sock" --mtu 99999
   [ ! -e "$TMP/bad.sock" ] || fail "--mtu 99999 left $TMP/bad.sock behind"
+  expect_usage_error "unwritable path" "--listen" --listen "unixgram://$TMP/ok.sock" --listen "unix:///proc/vznet-e2e.sock"
+  [ ! -e "$TMP/ok.sock" ] || fail "a failed start left $TMP/ok.sock behind"
   start_vznet
   expect_usage_error "listen path in use" "$TMP/s.sock" --listen "unix://$TMP/s.sock"
   kill -0 "$VZNET_PID" 2>/dev/null || fail "the first vznet died when a second one tried its path"
