@@ -76,6 +76,9 @@ class Stack final : public virtio::GuestNetwork {
   err_t on_tcp_accept(tcp_pcb* pcb, err_t err);
   void on_udp(pbuf* p, const ip_addr_t* src, std::uint16_t src_port);
 
+  /// The guest-facing netif, for in-stack services that send with udp_sendto_if_src() (the DHCP server).
+  netif* guest_netif() { return &netif_; }
+
   /// The port the frame being processed came from (0 when none).
   virtio::PortId current_port() const { return current_port_; }
   static Stack* instance() { return instance_; }

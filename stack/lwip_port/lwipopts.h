@@ -33,6 +33,10 @@
 #define LWIP_UDP 1
 #define LWIP_TCP 1
 #define LWIP_DHCP 0            /* lwIP's DHCP is a client; vznet's DHCP server lives in stack/ */
+/* DHCP server: clients without an address send from 0.0.0.0, which ip4_input() drops as an invalid
+ * (broadcast) source unless link-layer addressed ports are enabled. Naming port 67 here enables them; the
+ * side effect is that 0.0.0.0 is accepted as a source for every packet, as lwIP's own DHCP would have it. */
+#define LWIP_IP_ACCEPT_UDP_PORT(port) ((port) == PP_NTOHS(67))
 #define LWIP_AUTOIP 0
 #define LWIP_IGMP 0
 #define LWIP_DNS 0
