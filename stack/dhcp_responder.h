@@ -1,0 +1,57 @@
+// The DHCP server's protocol logic (RFC 2131 4.3): one client message in, at most one reply out, with the
+// address and port it goes to. Pure apart from logging: no lwIP, no sockets, time passed in. The lwIP side
+// (pcb, sending) is dhcp_server.cpp; the wire format dhcp_message.cpp; addresses dhcp_leases.cpp.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "forward/rate_limited_log.h"
+#include "stack/dhcp_config.h"
+#include "stack/dhcp_counters.h"
+#include "stack/dhcp_leases.h"
+#include "stack/dhcp_message.h"
+
+namespace vznet::stack {
+
+/// A reply and where it goes (always to the client port, 68).
+struct DhcpOutgoing {
+  dhcp::Bytes payload;
+  Ipv4Address destination;  ///< 255.255.255.255 for clients without an address yet, else their ciaddr
+};
+
+class DhcpResponder {
+ public:
+  /// Throws std::invalid_argument (with validate()'s sentence) when `config` is unusable.
+  DhcpResponder(const DhcpConfig& config, DhcpCounters& counters);
+
+  /// Answers one UDP payload sent to port 67 from `source` (0.0.0.0 before the client has an address).
+  /// Malformed messages are counted drops; DISCOVER on an exhausted pool, RELEASE and DECLINE get no reply.
+  std::optional<DhcpOutgoing> handle(std::span<const std::uint8_t> payload, Ipv4Address source, DhcpTime now);
+
+  const LeasePool& leases() const { return pool_; }
+  const DhcpConfig& config() const { return config_; }
+
+ private:
+  std::optional<DhcpOutgoing> on_discover(const dhcp::Message& m, const DhcpClient& client, DhcpTime now);
+  std::optional<DhcpOutgoing> on_request(const dhcp::Message& m, const DhcpClient& client, DhcpTime now);
+  std::optional<DhcpOutgoing> on_inform(const dhcp::Message& m, Ipv4Address source);
+  void on_decline(const dhcp::Message& m, const DhcpClient& client, DhcpTime now);
+  void on_release(const dhcp::Message& m, const DhcpClient& client, DhcpTime now);
+  DhcpOutgoing nak(const dhcp::Message& m, Ipv4Address address, const char* why);
+  /// Option 54 names another server: the message is not for us.
+  bool for_another_server(const dhcp::Message& m) const;
+  std::vector<dhcp::ReplyOption> options_for(const dhcp::Message& m, bool with_lease) const;
+
+  DhcpConfig config_;
+  DhcpCounters& counters_;
+  LeasePool pool_;
+  /// Options vznet can give, by code, in the order sent to a client without a parameter request list.
+  std::vector<dhcp::ReplyOption> available_;
+  RateLimitedLog malformed_log_;
+  RateLimitedLog exhausted_log_;
+  RateLimitedLog lease_log_;
+};
+
+}  // namespace vznet::stack

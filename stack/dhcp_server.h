@@ -1,0 +1,55 @@
+// The DHCPv4 server on the gateway: an lwIP UDP pcb on port 67 that feeds client messages to the
+// DhcpResponder and sends its replies from gateway:67 to port 68 on the guest netif. Owns the pcb and the
+// lease pool; the protocol logic is dhcp_responder.cpp's, the wire format dhcp_message.cpp's.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "lwip/ip_addr.h"
+#include "stack/dhcp_responder.h"
+
+struct pbuf;
+struct udp_pcb;
+
+namespace vznet::stack {
+
+class Stack;
+
+class DhcpServer {
+ public:
+  /// The server's clock; tests pass their own to move time.
+  using Clock = std::function<DhcpTime()>;
+
+  /// Binds 0.0.0.0:67 (clients without an address broadcast to 255.255.255.255). Throws
+  /// std::invalid_argument when `config` fails DhcpConfig::validate(), std::runtime_error when lwIP cannot
+  /// create the pcb. `stack` and `counters` must outlive the server.
+  DhcpServer(Stack& stack, const DhcpConfig& config, DhcpCounters& counters, Clock clock = default_clock());
+  ~DhcpServer();
+  DhcpServer(const DhcpServer&) = delete;
+  DhcpServer& operator=(const DhcpServer&) = delete;
+
+  /// The lease pool (for GET /leases: leases().snapshot(now())).
+  const LeasePool& leases() const { return responder_.leases(); }
+  /// Every lease record as of now, by address.
+  std::vector<Lease> lease_snapshot() const { return responder_.leases().snapshot(clock_()); }
+  DhcpTime now() const { return clock_(); }
+  const DhcpConfig& config() const { return responder_.config(); }
+
+  static Clock default_clock() {
+    return [] { return std::chrono::steady_clock::now(); };
+  }
+
+ private:
+  void on_datagram(pbuf* p, const ip_addr_t* source, std::uint16_t source_port);
+  void send(const DhcpOutgoing& reply);
+
+  Stack& stack_;
+  DhcpCounters& counters_;
+  DhcpResponder responder_;
+  Clock clock_;
+  udp_pcb* pcb_ = nullptr;
+};
+
+}  // namespace vznet::stack
