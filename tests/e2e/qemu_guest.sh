@@ -98,6 +98,8 @@ scenario_qemu() {
   command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 not installed"
   pick_kernel
   build_initramfs
+  # A scenario may add to the initramfs (another archive appended; later files replace earlier ones).
+  [ -n "${QEMU_INITRAMFS_HOOK:-}" ] && "$QEMU_INITRAMFS_HOOK"
   pick_accel
   local netdev
   case "$FRAMING" in
@@ -109,7 +111,7 @@ scenario_qemu() {
   local start
   start=$(now_ms)
   spawn "$NS_GUEST" qemu qemu-system-x86_64 -accel "$ACCEL" -nographic -no-reboot -m 256 \
-    -kernel "$KERNEL" -initrd "$TMP/initramfs.gz" -append "console=ttyS0 panic=-1 quiet" \
+    -kernel "$KERNEL" -initrd "$TMP/initramfs.gz" -append "console=ttyS0 panic=-1 quiet${QEMU_APPEND:+ $QEMU_APPEND}" \
     -netdev "$netdev" -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56
   local qemu=$SPAWNED
   wait_for "the guest's $QEMU_MARKER line" "$QEMU_DEADLINE_S" qemu_marker_seen
