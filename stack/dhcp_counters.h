@@ -24,6 +24,7 @@ enum class DhcpDrop : std::uint8_t {
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DhcpDrop::count_)> kDhcpDropNames{
     "truncated", "not_a_request", "bad_hardware", "bad_magic", "bad_option",
     "no_message_type", "bad_message_type", "no_address", "no_memory"};
+static_assert(!kDhcpDropNames.back().empty(), "every DhcpDrop needs a name");
 
 enum class DhcpEvent : std::uint8_t {
   offer,           ///< OFFER sent
@@ -38,6 +39,7 @@ enum class DhcpEvent : std::uint8_t {
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DhcpEvent::count_)> kDhcpEventNames{
     "offer", "ack", "nak", "inform_ack", "release", "decline", "pool_exhausted", "other_server"};
+static_assert(!kDhcpEventNames.back().empty(), "every DhcpEvent needs a name");
 
 struct DhcpCounters {
   std::array<std::uint64_t, static_cast<std::size_t>(DhcpDrop::count_)> drops{};

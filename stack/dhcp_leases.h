@@ -45,6 +45,7 @@ struct DhcpClient {
 enum class LeaseState : std::uint8_t { offered, bound, released, declined, count_ };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(LeaseState::count_)> kLeaseStateNames{
     "offered", "bound", "released", "declined"};
+static_assert(!kLeaseStateNames.back().empty(), "every LeaseState needs a name");
 
 /// One address's record.
 struct Lease {

@@ -1,0 +1,107 @@
+// Unit tests for the DHCP protocol logic without lwIP: the corner cases of which reply goes where (the full
+// conversation, frames and options, is in tests/stack/dhcp_server_test.cpp).
+#include <gtest/gtest.h>
+
+#include "stack/dhcp_responder.h"
+
+namespace vznet::stack {
+namespace {
+
+using namespace std::chrono_literals;
+namespace option = dhcp::option;
+
+const Ipv4Address kGateway{192, 168, 64, 1};
+const Ipv4Address kAllOnes{255, 255, 255, 255};
+
+class DhcpResponderTest : public ::testing::Test {
+ protected:
+  std::optional<DhcpOutgoing> send(dhcp::MessageType type, std::vector<dhcp::ReplyOption> options,
+                                   Ipv4Address ciaddr = {}, Ipv4Address source = {}) {
+    dhcp::Message m;
+    m.type = type;
+    m.ciaddr = ciaddr;
+    m.chaddr = {0x52, 0x54, 0, 0, 0, 1};
+    return responder_.handle(dhcp::build_request(m, options), source, now_);
+  }
+  static std::optional<dhcp::Bytes> find_option(const dhcp::Bytes& reply, std::uint8_t code) {
+    for (std::size_t at = dhcp::kOptionsOffset; at + 1 < reply.size() && reply[at] != option::end;) {
+      if (reply[at] == option::pad) {
+        ++at;
+        continue;
+      }
+      if (reply[at] == code) return dhcp::Bytes(reply.begin() + static_cast<std::ptrdiff_t>(at + 2),
+                                                reply.begin() + static_cast<std::ptrdiff_t>(at + 2 + reply[at + 1]));
+      at += 2 + reply[at + 1];
+    }
+    return std::nullopt;
+  }
+
+  DhcpConfig config_;
+  DhcpCounters counters_;
+  DhcpResponder responder_{config_, counters_};
+  DhcpTime now_ = DhcpTime{} + 1000h;
+};
+
+TEST_F(DhcpResponderTest, RequestNamingNoAddressIsACountedDrop) {
+  EXPECT_FALSE(send(dhcp::MessageType::request, {}));
+  EXPECT_EQ(counters_.dropped(DhcpDrop::no_address), 1u);
+}
+
+TEST_F(DhcpResponderTest, InformWithoutCiaddrIsAnsweredAtItsSource) {
+  const Ipv4Address source{192, 168, 64, 40};
+  auto reply = send(dhcp::MessageType::inform, {}, {}, source);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->destination, source);
+  EXPECT_FALSE(find_option(reply->payload, option::lease_time));
+  auto foreign = send(dhcp::MessageType::inform, {}, Ipv4Address{10, 1, 1, 1}, Ipv4Address{10, 1, 1, 1});
+  ASSERT_TRUE(foreign);
+  EXPECT_EQ(foreign->destination, kAllOnes) << "off-link: broadcast, the only way back";
+}
+
+TEST_F(DhcpResponderTest, WithoutAParameterRequestListEverythingIsSent) {
+  auto offer = send(dhcp::MessageType::discover, {});
+  ASSERT_TRUE(offer);
+  for (std::uint8_t code : {option::subnet_mask, option::router, option::dns_server, option::interface_mtu,
+                            option::broadcast_address, option::lease_time, option::server_identifier}) {
+    EXPECT_TRUE(find_option(offer->payload, code)) << int{code};
+  }
+  EXPECT_FALSE(find_option(offer->payload, option::domain_search)) << "no --dns-search, no option 119";
+}
+
+TEST_F(DhcpResponderTest, RepliesStayWithinTheClientsMaximumSize) {
+  DhcpConfig config;
+  for (int i = 0; i < 10; ++i) config.search_domains.push_back("domain" + std::to_string(i) + ".example");
+  DhcpResponder responder(config, counters_);
+  dhcp::Message m;
+  m.type = dhcp::MessageType::discover;
+  auto reply = responder.handle(
+      dhcp::build_request(m, {{option::parameter_request_list, {119, 1, 3, 6}}}), {}, now_);
+  ASSERT_TRUE(reply);
+  EXPECT_LE(reply->payload.size(), dhcp::kMinMaxMessageSize);
+  EXPECT_TRUE(find_option(reply->payload, option::domain_search));
+}
+
+TEST_F(DhcpResponderTest, ReleaseAndDeclineForAnotherServerAreIgnored) {
+  auto offer = send(dhcp::MessageType::discover, {});
+  ASSERT_TRUE(offer);
+  const Ipv4Address offered{192, 168, 64, 2};
+  const dhcp::ReplyOption other_server{option::server_identifier, dhcp::address(Ipv4Address{192, 168, 64, 9})};
+  EXPECT_FALSE(send(dhcp::MessageType::decline, {other_server, {option::requested_address, dhcp::address(offered)}}));
+  EXPECT_FALSE(send(dhcp::MessageType::release, {other_server}, offered));
+  EXPECT_EQ(counters_.counted(DhcpEvent::decline), 0u);
+  EXPECT_EQ(counters_.counted(DhcpEvent::release), 0u);
+}
+
+TEST_F(DhcpResponderTest, UnusableConfigThrowsWithTheReason) {
+  DhcpConfig config;
+  config.statics = {{MacBytes{2, 0, 0, 0, 0, 1}, kGateway}};
+  try {
+    DhcpResponder responder(config, counters_);
+    FAIL() << "accepted the gateway's address as a reservation";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--dhcp-static"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace vznet::stack
