@@ -52,7 +52,7 @@ struct DhcpConfig {
   /// nullopt when usable; otherwise one sentence naming the flag at fault ("--dhcp-static ...: ...").
   /// Rules: range and static addresses inside the subnet and never the network, broadcast or gateway
   /// address; no MAC or address reserved twice; lease time kMinLeaseTime..kMaxLeaseTime; search
-  /// domains valid DNS names that fit one reply.
+  /// domains valid DNS names that fit one reply. DhcpServer refuses (throws) a config that fails it.
   std::optional<std::string> validate() const;
 };
 
