@@ -7,7 +7,6 @@
 #include <CLI/CLI.hpp>
 #include <cctype>
 #include <cstdlib>
-#include <set>
 
 namespace vznet::app {
 
@@ -29,14 +28,6 @@ const char* const kFooter =
     "Without --listen, vznet serves unix://DIR/vznet.sock and unixgram://DIR/vznet-dgram.sock in\n"
     "$XDG_RUNTIME_DIR/vznet (or /tmp/vznet-UID) and logs the QEMU and vfkit arguments to attach.\n"
     "The gateway is the subnet's first address; it reaches the host's loopback (127.0.0.1).";
-
-/// Why `address` cannot be handed to a guest in `subnet`, or empty if it can.
-std::string guest_address_problem(const Ipv4Subnet& subnet, Ipv4Address gateway, Ipv4Address address) {
-  if (!subnet.contains(address)) return "is outside --subnet " + subnet.to_string();
-  if (address == subnet.network || address == subnet.broadcast()) return "is the subnet's network or broadcast address";
-  if (address == gateway) return "is the gateway's address";
-  return {};
-}
 
 ParseOutcome usage_error(const std::string& message) { return {std::nullopt, 2, "vznet: " + message}; }
 
@@ -99,59 +90,50 @@ std::vector<virtio::ListenUri> default_listen_uris(const std::string& directory)
 
 namespace {
 
-/// Fills the DHCP and DNS parts of `config` (after --subnet is known); returns the error, if any.
+/// Fills the DHCP and DNS parts of `config` (after --subnet and --mtu are known); returns the error, if any.
+/// Syntax is checked here; what the values mean together is DhcpConfig::validate()'s business.
 std::optional<std::string> parse_dhcp_and_dns(Config& config, const std::string& range,
                                               const std::vector<std::string>& statics,
                                               const std::vector<std::string>& search,
                                               const std::vector<std::string>& upstreams,
                                               const std::vector<std::string>& records) {
-  const Ipv4Subnet& subnet = config.subnet;
-  config.dhcp_first = Ipv4Address{config.gateway().value + 1};
-  config.dhcp_last = Ipv4Address{subnet.broadcast().value - 1};
+  stack::DhcpConfig& dhcp = config.dhcp;
+  dhcp.subnet = config.subnet;
+  dhcp.gateway = config.gateway();
+  dhcp.dns_server = config.gateway();
+  dhcp.mtu = config.mtu;
   if (!range.empty()) {
     auto dash = range.find('-');
     auto first = Ipv4Address::parse(std::string_view(range).substr(0, dash));
     auto last = dash == std::string::npos ? std::nullopt : Ipv4Address::parse(std::string_view(range).substr(dash + 1));
     if (!first || !last) return "--dhcp-range " + range + ": expected FIRST-LAST, e.g. 192.168.64.10-192.168.64.99";
-    for (Ipv4Address a : {*first, *last}) {
-      if (auto problem = guest_address_problem(subnet, config.gateway(), a); !problem.empty()) {
-        return "--dhcp-range " + range + ": " + a.to_string() + " " + problem;
-      }
-    }
-    if (*last < *first) return "--dhcp-range " + range + ": the last address comes before the first";
-    config.dhcp_first = *first;
-    config.dhcp_last = *last;
+    dhcp.range = stack::DhcpRange{*first, *last};
   }
-  std::set<virtio::MacAddress> macs;
-  std::set<Ipv4Address> addresses;
   for (const auto& text : statics) {
     auto eq = text.find('=');
     auto mac = parse_mac(std::string_view(text).substr(0, eq));
     auto address = eq == std::string::npos ? std::nullopt : Ipv4Address::parse(std::string_view(text).substr(eq + 1));
     if (!mac || !address) return "--dhcp-static " + text + ": expected MAC=IP, e.g. 52:54:00:12:34:56=192.168.64.10";
-    if (auto problem = guest_address_problem(subnet, config.gateway(), *address); !problem.empty()) {
-      return "--dhcp-static " + text + ": " + address->to_string() + " " + problem;
-    }
-    if (!macs.insert(*mac).second) return "--dhcp-static " + text + ": this MAC is reserved twice";
-    if (!addresses.insert(*address).second) return "--dhcp-static " + text + ": this address is reserved twice";
-    config.dhcp_static.push_back({*mac, *address});
+    dhcp.statics.push_back({*mac, *address});
   }
   for (const auto& text : search) {
     auto name = normalize_dns_name(text);
     if (!name) return "--dns-search " + text + ": not a domain name";
-    config.dns_search.push_back(*name);
+    dhcp.search_domains.push_back(*name);
   }
+  if (auto problem = dhcp.validate()) return *problem;
+
+  config.dns.gateway = config.gateway();
   for (const auto& text : upstreams) {
     auto endpoint = Ipv4Endpoint::parse(text, 53);
     if (!endpoint) return "--dns-upstream " + text + ": expected IPv4[:PORT]";
-    config.dns_upstream.push_back(*endpoint);
+    config.dns.upstreams.push_back(*endpoint);
   }
   for (const auto& text : records) {
-    auto eq = text.find('=');
-    auto name = normalize_dns_name(std::string_view(text).substr(0, eq));
-    auto address = eq == std::string::npos ? std::nullopt : Ipv4Address::parse(std::string_view(text).substr(eq + 1));
-    if (!name || !address) return "--dns-record " + text + ": expected NAME=IPv4, e.g. db.vz.internal=192.168.64.1";
-    config.dns_records.push_back({*name, *address});
+    std::string why;
+    auto record = dns::parse_dns_record(text, &why);
+    if (!record) return "--dns-record " + text + ": " + why + " (expected NAME=IPv4, e.g. db.vz.internal=192.168.64.1)";
+    config.dns.records.push_back(*record);
   }
   return std::nullopt;
 }
@@ -221,11 +203,11 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
     if (!uri) return usage_error("--listen " + text + ": " + error);
     config.listen.push_back(*uri);
   }
+  config.dhcp.lease_time = std::chrono::seconds(lease_time);
   if (auto problem = parse_dhcp_and_dns(config, dhcp_range_text, dhcp_static_texts, dns_search_texts,
                                          dns_upstream_texts, dns_record_texts)) {
     return usage_error(*problem);
   }
-  config.lease_time = std::chrono::seconds(lease_time);
   config.connect_timeout = std::chrono::seconds(connect_timeout);
   config.tcp_timeout = std::chrono::seconds(tcp_timeout);
   config.udp_timeout = std::chrono::seconds(udp_timeout);

@@ -9,23 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "dns/dns_config.h"
+#include "stack/dhcp_config.h"
 #include "stack/ipv4_address.h"
 #include "virtio/listener.h"
 #include "virtio/port_switch.h"
 
 namespace vznet::app {
-
-/// --dhcp-static MAC=IP
-struct StaticLease {
-  virtio::MacAddress mac{};
-  Ipv4Address address;
-};
-
-/// --dns-record NAME=IPv4
-struct DnsRecord {
-  std::string name;  ///< lower case, no trailing dot
-  Ipv4Address address;
-};
 
 struct Config {
   std::vector<virtio::ListenUri> listen;  ///< empty: the default pair (see default_listen_uris)
@@ -38,14 +28,11 @@ struct Config {
   std::chrono::seconds udp_timeout{60};
   bool exit_on_disconnect = false;
 
-  // DHCP
-  Ipv4Address dhcp_first, dhcp_last;  ///< --dhcp-range; defaults: gateway + 1 .. broadcast - 1
-  std::vector<StaticLease> dhcp_static;
-  std::chrono::seconds lease_time{3600};
-  // DNS
-  std::vector<std::string> dns_search;      ///< --dns-search: domain and search list handed out by DHCP
-  std::vector<Ipv4Endpoint> dns_upstream;   ///< --dns-upstream; empty: the host's /etc/resolv.conf
-  std::vector<DnsRecord> dns_records;       ///< --dns-record
+  /// --dhcp-range, --dhcp-static, --lease-time, --dns-search; subnet, gateway, MTU and DNS server follow
+  /// the flags above. Validated by DhcpConfig::validate().
+  stack::DhcpConfig dhcp;
+  /// --dns-upstream (empty: the host's /etc/resolv.conf), --dns-record; gateway follows --subnet.
+  dns::DnsConfig dns;
 
   Ipv4Address gateway() const { return subnet.host(1); }
   Ipv4Address first_guest() const { return subnet.host(2); }

@@ -43,11 +43,15 @@ Runtime::Runtime(const Config& config) : config_(config) {
   stack_ = std::make_unique<stack::Stack>(
       io_, stack_config, [this](virtio::Frame frame) { switch_.send_to_guests(frame); }, stack_counters_);
   forwarder_ = std::make_unique<forward::Forwarder>(io_, *stack_, forward_config(config_), forward_counters_);
+  dhcp_ = std::make_unique<stack::DhcpServer>(*stack_, config_.dhcp, dhcp_counters_);
+  dns_ = std::make_unique<dns::DnsServer>(io_, *stack_, config_.dns);
 }
 
 Runtime::~Runtime() {
   for (auto& listener : listeners_) listener->close();
   listeners_.clear();
+  dns_.reset();
+  dhcp_.reset();
   forwarder_.reset();
   stack_.reset();
 }

@@ -10,8 +10,11 @@
 #include <asio/steady_timer.hpp>
 
 #include "app/config.h"
+#include "dns/dns_server.h"
 #include "forward/forward_counters.h"
 #include "forward/forwarder.h"
+#include "stack/dhcp_counters.h"
+#include "stack/dhcp_server.h"
 #include "stack/stack.h"
 #include "virtio/link_counters.h"
 #include "virtio/listener.h"
@@ -55,6 +58,9 @@ class Runtime final : public virtio::GuestNetwork {
   virtio::PortSwitch switch_{*this};
   std::unique_ptr<stack::Stack> stack_;
   std::unique_ptr<forward::Forwarder> forwarder_;
+  stack::DhcpCounters dhcp_counters_;
+  std::unique_ptr<stack::DhcpServer> dhcp_;
+  std::unique_ptr<dns::DnsServer> dns_;
   std::vector<std::unique_ptr<virtio::GuestListener>> listeners_;
   asio::signal_set signals_{io_, SIGINT, SIGTERM};
   asio::steady_timer report_timer_{io_};

@@ -92,24 +92,28 @@ TEST(Config, DhcpAndDnsFlags) {
                         "DB.vz.internal=192.168.64.1"});
   ASSERT_TRUE(outcome.config) << outcome.message;
   const Config& c = *outcome.config;
-  EXPECT_EQ(c.dhcp_first, (Ipv4Address{192, 168, 64, 10}));
-  EXPECT_EQ(c.dhcp_last, (Ipv4Address{192, 168, 64, 99}));
-  ASSERT_EQ(c.dhcp_static.size(), 1u);
-  EXPECT_EQ(c.dhcp_static[0].mac, (virtio::MacAddress{0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01}));
-  EXPECT_EQ(c.lease_time, std::chrono::seconds(600));
-  EXPECT_EQ(c.dns_search, std::vector<std::string>{"corp.example"});
-  ASSERT_EQ(c.dns_upstream.size(), 2u);
-  EXPECT_EQ(c.dns_upstream[0].port, 53);
-  EXPECT_EQ(c.dns_upstream[1].port, 5353);
-  ASSERT_EQ(c.dns_records.size(), 1u);
-  EXPECT_EQ(c.dns_records[0].name, "db.vz.internal");
+  EXPECT_EQ(c.dhcp.effective_range().first, (Ipv4Address{192, 168, 64, 10}));
+  EXPECT_EQ(c.dhcp.effective_range().last, (Ipv4Address{192, 168, 64, 99}));
+  ASSERT_EQ(c.dhcp.statics.size(), 1u);
+  EXPECT_EQ(c.dhcp.statics[0].mac, (stack::MacBytes{0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01}));
+  EXPECT_EQ(c.dhcp.lease_time, std::chrono::seconds(600));
+  EXPECT_EQ(c.dhcp.search_domains, std::vector<std::string>{"corp.example"});
+  EXPECT_EQ(c.dhcp.dns_server, c.gateway());
+  EXPECT_EQ(c.dhcp.mtu, 1500);
+  ASSERT_EQ(c.dns.upstreams.size(), 2u);
+  EXPECT_EQ(c.dns.upstreams[0].port, 53);
+  EXPECT_EQ(c.dns.upstreams[1].port, 5353);
+  ASSERT_EQ(c.dns.records.size(), 1u);
+  EXPECT_EQ(c.dns.records[0].name, "db.vz.internal");
+  EXPECT_EQ(c.dns.gateway, c.gateway());
 }
 
 TEST(Config, DhcpRangeDefaultsToTheRestOfTheSubnet) {
   auto outcome = parse({"--subnet", "10.9.0.0/16"});
   ASSERT_TRUE(outcome.config);
-  EXPECT_EQ(outcome.config->dhcp_first, (Ipv4Address{10, 9, 0, 2}));
-  EXPECT_EQ(outcome.config->dhcp_last, (Ipv4Address{10, 9, 255, 254}));
+  EXPECT_EQ(outcome.config->dhcp.effective_range().first, (Ipv4Address{10, 9, 0, 2}));
+  EXPECT_EQ(outcome.config->dhcp.effective_range().last, (Ipv4Address{10, 9, 255, 254}));
+  EXPECT_EQ(outcome.config->dhcp.gateway, (Ipv4Address{10, 9, 0, 1}));
 }
 
 TEST(Config, MacAndNameParsing) {
