@@ -1,5 +1,6 @@
 // DNS over TCP (see dns_tcp.h). A connection's life: accepted (if under the limit) -> messages framed out of
-// its input and handed to the owner, replies framed into its output as they come -> closed when the guest
+// its input and handed to the owner (at most kMaxTcpQueriesInFlight at once, none while kMaxTcpOutput
+// bytes of replies wait for lwIP), replies framed into its output as they come -> closed when the guest
 // has sent FIN and every query is answered and written, or after the idle timeout, or by an lwIP error.
 // Closing only marks a connection; it is detached from lwIP and freed at the end of the loop turn.
 #include "dns/dns_tcp.h"
@@ -89,7 +90,7 @@ err_t DnsTcpService::on_sent(void* arg, tcp_pcb*, std::uint16_t) {
   auto* c = static_cast<Connection*>(arg);
   c->last_activity = std::chrono::steady_clock::now();
   c->service->flush(*c);
-  c->service->maybe_finish(*c);
+  c->service->process_input(*c);  // room again: queries held back by a full output may start
   return ERR_OK;
 }
 
@@ -148,7 +149,8 @@ err_t DnsTcpService::receive(Connection& c, pbuf* p) {
 void DnsTcpService::process_input(Connection& c) {
   if (c.processing) return;  // the loop below is already running further up the stack
   c.processing = true;
-  while (!c.closing && c.in_flight < kMaxTcpQueriesInFlight && c.input.size() >= 2) {
+  while (!c.closing && c.in_flight < kMaxTcpQueriesInFlight && c.output.size() <= kMaxTcpOutput &&
+         c.input.size() >= 2) {
     const std::size_t length = (std::size_t{c.input[0]} << 8) | c.input[1];
     if (c.input.size() - 2 < length) break;
     const Bytes message(c.input.begin() + 2, c.input.begin() + 2 + static_cast<std::ptrdiff_t>(length));

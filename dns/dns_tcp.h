@@ -33,6 +33,9 @@ inline constexpr unsigned kMaxTcpQueriesInFlight = 16;
 /// Unprocessed input per connection: one largest message with its length prefix always fits, so a
 /// connection never stalls on a message it could not hold; beyond it, lwIP keeps the data (backpressure).
 inline constexpr std::size_t kMaxTcpInput = 2 + kMaxMessageSize;
+/// Framed replies lwIP's send buffer could not take yet (the guest is not reading). Beyond it no further
+/// query is started until the guest reads, so a guest that only writes cannot make replies pile up.
+inline constexpr std::size_t kMaxTcpOutput = 2 + kMaxMessageSize;
 
 class DnsTcpService {
  public:

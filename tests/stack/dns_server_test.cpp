@@ -2,6 +2,8 @@
 // upstream behind the UpstreamResolver seam, and assertions on the DNS messages that come back.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "dns/dns_server.h"
 #include "tests/stack/frames.h"
 
@@ -424,6 +426,37 @@ TEST_F(DnsServerTest, TcpPipelinedQueriesAreAnsweredAsTheyComplete) {
   EXPECT_TRUE(std::equal(answer.begin() + 2, answer.end(), big.begin() + 2));
   EXPECT_EQ(count(dns::DnsEvent::tcp_query), 2u);
   EXPECT_EQ(server_->tcp_connections(), 1u);
+}
+
+TEST_F(DnsServerTest, PipelinedQueriesBeyondTheInFlightLimitWaitTheirTurn) {
+  start();
+  TcpGuest g{44004};
+  tcp_connect(g);
+  ASSERT_FALSE(HasFatalFailure());
+  constexpr std::uint16_t kQueries = 40;
+  Bytes all;
+  for (std::uint16_t i = 0; i < kQueries; ++i) {
+    const Bytes one = framed(query_for(static_cast<std::uint16_t>(0xC000 + i), "many.example", dns::type::a));
+    all.insert(all.end(), one.begin(), one.end());
+  }
+  tcp_send(g, all);
+  io_.restart();
+  io_.poll();
+  EXPECT_EQ(upstream_->sent.size(), dns::kMaxTcpQueriesInFlight) << "the rest wait in the connection's input";
+  // Answer whatever is upstream until every query got its reply.
+  std::size_t answered = 0;
+  ASSERT_TRUE(tcp_pump(g, [&] {
+    while (answered < upstream_->sent.size()) {
+      auto& sent = upstream_->sent[answered++];
+      sent.done(dns::UpstreamError::none, answer_to(sent.query, Rcode::no_error));
+    }
+    return framed_messages(g.received).size() == kQueries;
+  }));
+  std::set<std::uint16_t> ids;
+  for (const Bytes& m : framed_messages(g.received)) ids.insert(dns::parse_header(m)->id);
+  EXPECT_EQ(ids.size(), kQueries);
+  EXPECT_EQ(*ids.begin(), 0xC000);
+  EXPECT_EQ(*ids.rbegin(), 0xC000 + kQueries - 1);
 }
 
 TEST_F(DnsServerTest, TcpQuerySplitAcrossSegmentsThenFinIsAnsweredThenClosed) {
