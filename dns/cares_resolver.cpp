@@ -2,6 +2,9 @@
 // ares_send() passes the message through unchanged, so the upstream sees the server's query ID; with
 // ARES_FLAG_NOCHECKRESP every answer (SERVFAIL and REFUSED included) reaches the callback, so the guest gets
 // the upstream's RCODE; a truncated UDP answer makes c-ares retry over TCP itself (ARES_FLAG_IGNTC unset).
+// ARES_FLAG_EDNS stays off: c-ares 1.18 would then, on a FORMERR without OPT, cut 11 bytes off the end of
+// our raw query as if it had added an OPT record itself. The price: c-ares 1.18 re-asks over TCP for any
+// UDP answer over 512 bytes, one extra round trip for answers between 512 bytes and the guest's EDNS size.
 #include "dns/cares_resolver.h"
 
 #include <arpa/inet.h>
@@ -201,10 +204,19 @@ void CaresResolver::on_ready(int fd, std::uint64_t generation, bool read, const 
   if (it == watches_.end() || it->second->generation != generation) return;  // released, maybe fd reused
   (read ? it->second->reading : it->second->writing) = false;
   if (ec == asio::error::operation_aborted) return;
-  // On other errors c-ares still gets the event: its own recv/send sees the socket error and moves on.
+  // Socket errors (EPOLLERR) complete the wait without an error code: c-ares's own recv/send sees them
+  // and moves to the next server. An error here means the descriptor itself is unusable: c-ares gets one
+  // last look, and the wait is not re-armed (it would complete at once, forever); c-ares's timeout ends
+  // whatever the socket still had.
   ares_process_fd(channel_, read ? fd : ARES_SOCKET_BAD, read ? ARES_SOCKET_BAD : fd);
   it = watches_.find(fd);  // answers run callbacks; c-ares may have closed this socket meanwhile
-  if (it != watches_.end() && it->second->generation == generation) start_waits(fd, *it->second);
+  if (it != watches_.end() && it->second->generation == generation) {
+    if (!ec) {
+      start_waits(fd, *it->second);
+    } else {
+      spdlog::warn("dns: c-ares socket {} cannot be watched: {}", fd, ec.message());
+    }
+  }
   arm_timer();
 }
 
