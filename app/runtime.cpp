@@ -141,14 +141,19 @@ void Runtime::arm_counter_report() {
 }
 
 void Runtime::report_counters() {
-  std::string link = describe_changes(virtio::kLinkDropNames, link_counters_.drops, reported_link_.drops);
-  std::string stack = describe_changes(stack::kStackDropNames, stack_counters_.drops, reported_stack_.drops);
-  if (!link.empty() || !stack.empty()) {
-    spdlog::warn("dropped in the last {}s: {}{}{}", kCounterReportInterval.count(), link,
-                 link.empty() || stack.empty() ? "" : " ", stack);
+  std::string report;
+  for (const std::string& part :
+       {describe_changes(virtio::kLinkDropNames, link_counters_.drops, reported_link_.drops),
+        describe_changes(stack::kStackDropNames, stack_counters_.drops, reported_stack_.drops),
+        describe_changes(stack::kDhcpDropNames, dhcp_counters_.drops, reported_dhcp_.drops)}) {
+    if (part.empty()) continue;
+    if (!report.empty()) report += ' ';
+    report += part;
   }
+  if (!report.empty()) spdlog::warn("dropped in the last {}s: {}", kCounterReportInterval.count(), report);
   reported_link_ = link_counters_;
   reported_stack_ = stack_counters_;
+  reported_dhcp_ = dhcp_counters_;
 }
 
 }  // namespace vznet::app

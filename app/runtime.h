@@ -66,6 +66,7 @@ class Runtime final : public virtio::GuestNetwork {
   asio::steady_timer report_timer_{io_};
   virtio::LinkCounters reported_link_;
   stack::StackCounters reported_stack_;
+  stack::DhcpCounters reported_dhcp_;
   bool stopping_ = false;
 };
 

@@ -53,6 +53,13 @@ std::uint32_t read_be32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
 }
 
+constexpr std::uint16_t kDhcpServerPort = 67;
+
+/// The UDP destination port of an (unfragmented) packet, or 0 if it has none.
+std::uint16_t read_udp_destination_port(const std::uint8_t* ip, std::size_t header_len, std::size_t total_len) {
+  return total_len >= header_len + 8 ? read_be16(ip + header_len + 2) : 0;
+}
+
 bool is_broadcast_or_multicast(const Ipv4Subnet& subnet, Ipv4Address a) {
   return a.is_broadcast() || a.is_multicast() || a == subnet.broadcast();
 }
@@ -97,6 +104,13 @@ int Stack::on_ip4_input(pbuf* p) {
   const auto protocol = static_cast<IpProtocol>(ip[9]);
   const Ipv4Address source{read_be32(ip + 12)};
   const Ipv4Address destination{read_be32(ip + 16)};
+  // lwIP admits a 0.0.0.0 source for DHCP clients (LWIP_IP_ACCEPT_UDP_PORT); nothing else may use it.
+  const bool dhcp_request =
+      protocol == IpProtocol::udp && read_udp_destination_port(ip, header_len, total_len) == kDhcpServerPort;
+  if (source.is_unspecified() && !dhcp_request) {
+    counters_.drop(StackDrop::unspecified_source);
+    return consume();
+  }
 
   if (protocol == IpProtocol::tcp) {
     if (fragmented) {

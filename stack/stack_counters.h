@@ -15,10 +15,11 @@ enum class StackDrop : std::uint8_t {
   tcp_fragment,      ///< fragmented TCP segment (guests set DF on TCP; refusing keeps SYN handling exact)
   broadcast_flow,    ///< UDP/TCP to a broadcast or multicast address (not relayed)
   no_handler,        ///< traffic arrived before the flows were wired
+  unspecified_source,  ///< TCP/UDP/ICMP from 0.0.0.0 (lwIP admits it for DHCP only; no flow may carry it)
   count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(StackDrop::count_)> kStackDropNames{
-    "no_memory", "malformed_ip", "tcp_fragment", "broadcast_flow", "no_handler"};
+    "no_memory", "malformed_ip", "tcp_fragment", "broadcast_flow", "no_handler", "unspecified_source"};
 
 struct StackCounters {
   std::array<std::uint64_t, static_cast<std::size_t>(StackDrop::count_)> drops{};

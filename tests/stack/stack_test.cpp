@@ -251,6 +251,14 @@ TEST_F(StackTest, DetachingAGuestClosesItsFlows) {
   EXPECT_EQ(forwarder_->flows().size(), 0u);
 }
 
+TEST_F(StackTest, NoFlowFromTheUnspecifiedAddress) {
+  resolve_gateway();
+  inject(udp_datagram(gateway_mac_, {Ipv4Address{}, 5000}, {kGateway, 9}, Bytes{'z'}));
+  inject(tcp_syn(gateway_mac_, {Ipv4Address{}, 5001}, {kGateway, 80}, 1));
+  EXPECT_EQ(stack_counters_.dropped(stack::StackDrop::unspecified_source), 2u);
+  EXPECT_EQ(forwarder_->flows().size(), 0u);
+}
+
 TEST_F(StackTest, MalformedPacketsAreDroppedWithoutHarm) {
   resolve_gateway();
   Bytes truncated_tcp = tcp_syn(gateway_mac_, {kGuest, 40004}, {kGateway, 80}, 1);
