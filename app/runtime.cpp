@@ -3,6 +3,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <array>
+#include <functional>
+
 #include <asio/post.hpp>
 #include <filesystem>
 #include <spdlog/spdlog.h>
@@ -23,11 +27,17 @@ forward::ForwardConfig forward_config(const Config& c) {
   return f;
 }
 
+/// DNS events that mean a guest's query was refused or lost (the rest are ordinary traffic).
+constexpr std::array kDnsTroubles{dns::DnsEvent::format_error, dns::DnsEvent::dropped_no_header,
+                                  dns::DnsEvent::dropped_response, dns::DnsEvent::pending_limit,
+                                  dns::DnsEvent::send_failed, dns::DnsEvent::tcp_refused};
+
 template <class Names, class Counts>
-std::string describe_changes(const Names& names, const Counts& now, const Counts& before) {
+std::string describe_changes(const Names& names, const Counts& now, const Counts& before,
+                             const std::function<bool(std::size_t)>& include = {}) {
   std::string out;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    if (now[i] == before[i]) continue;
+    if (now[i] == before[i] || (include && !include(i))) continue;
     if (!out.empty()) out += ' ';
     out += std::string(names[i]) + '=' + std::to_string(now[i] - before[i]);
   }
@@ -145,7 +155,11 @@ void Runtime::report_counters() {
   for (const std::string& part :
        {describe_changes(virtio::kLinkDropNames, link_counters_.drops, reported_link_.drops),
         describe_changes(stack::kStackDropNames, stack_counters_.drops, reported_stack_.drops),
-        describe_changes(stack::kDhcpDropNames, dhcp_counters_.drops, reported_dhcp_.drops)}) {
+        describe_changes(stack::kDhcpDropNames, dhcp_counters_.drops, reported_dhcp_.drops),
+        describe_changes(dns::kDnsEventNames, dns_->counters().events, reported_dns_.events, [](std::size_t i) {
+          return std::find(kDnsTroubles.begin(), kDnsTroubles.end(), static_cast<dns::DnsEvent>(i)) !=
+                 kDnsTroubles.end();
+        })}) {
     if (part.empty()) continue;
     if (!report.empty()) report += ' ';
     report += part;
@@ -154,6 +168,7 @@ void Runtime::report_counters() {
   reported_link_ = link_counters_;
   reported_stack_ = stack_counters_;
   reported_dhcp_ = dhcp_counters_;
+  reported_dns_ = dns_->counters();
 }
 
 }  // namespace vznet::app

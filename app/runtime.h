@@ -67,6 +67,7 @@ class Runtime final : public virtio::GuestNetwork {
   virtio::LinkCounters reported_link_;
   stack::StackCounters reported_stack_;
   stack::DhcpCounters reported_dhcp_;
+  dns::DnsCounters reported_dns_;
   bool stopping_ = false;
 };
 
