@@ -91,18 +91,8 @@ class DhcpServerTest : public ::testing::Test {
 
   /// The next DHCP reply the stack sent, if one comes within a short while.
   std::optional<SeenReply> reply() {
-    const auto deadline = std::chrono::steady_clock::now() + 500ms;
-    for (;;) {
-      for (auto it = sent_.begin(); it != sent_.end(); ++it) {
-        if (auto r = parse_reply(*it)) {
-          sent_.erase(it);
-          return r;
-        }
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      io_.restart();
-      io_.run_for(10ms);
-    }
+    auto frame = take_frame(io_, sent_, [](const SeenFrame& f) { return parse_reply(f).has_value(); }, 500ms);
+    return frame ? parse_reply(*frame) : std::nullopt;
   }
   /// DISCOVER, OFFER, REQUEST, ACK for `mac`; returns the address acknowledged.
   Ipv4Address acquire(const Mac& mac) {

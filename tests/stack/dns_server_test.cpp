@@ -105,19 +105,7 @@ class DnsServerTest : public ::testing::Test {
 
   std::optional<SeenFrame> await_frame(const std::function<bool(const SeenFrame&)>& match,
                                        std::chrono::milliseconds limit = std::chrono::seconds(3)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      for (auto it = sent_.begin(); it != sent_.end(); ++it) {
-        if (match(*it)) {
-          SeenFrame f = *it;
-          sent_.erase(it);
-          return f;
-        }
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(5));
-    }
+    return take_frame(io_, sent_, match, limit);
   }
 
   static bool is_udp_to_guest(const SeenFrame& f, std::uint16_t port) {

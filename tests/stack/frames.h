@@ -3,7 +3,11 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <functional>
+
+#include <asio/io_context.hpp>
 #include <optional>
 #include <span>
 #include <vector>
@@ -130,5 +134,24 @@ struct SeenFrame {
   Ipv4Address ip_dst() const { return Ipv4Address{get32(ip(), 16)}; }
   std::span<const std::uint8_t> l4() const { return ip().subspan(static_cast<std::size_t>(ip()[0] & 0x0F) * 4); }
 };
+
+/// Runs `io` until a frame in `sent` satisfies `match` (removing and returning it) or `limit` passes.
+inline std::optional<SeenFrame> take_frame(asio::io_context& io, std::vector<SeenFrame>& sent,
+                                           const std::function<bool(const SeenFrame&)>& match,
+                                           std::chrono::milliseconds limit = std::chrono::seconds(3)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    for (auto it = sent.begin(); it != sent.end(); ++it) {
+      if (match(*it)) {
+        SeenFrame f = std::move(*it);
+        sent.erase(it);
+        return f;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    io.restart();
+    io.run_for(std::chrono::milliseconds(5));
+  }
+}
 
 }  // namespace vznet::test

@@ -53,19 +53,7 @@ class StackTest : public ::testing::Test {
 
   /// Runs the loop until a sent frame satisfies `match` (returning it) or 3 s pass.
   std::optional<SeenFrame> await_frame(const std::function<bool(const SeenFrame&)>& match) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    for (;;) {
-      for (auto it = sent_.begin(); it != sent_.end(); ++it) {
-        if (match(*it)) {
-          SeenFrame f = *it;
-          sent_.erase(it);
-          return f;
-        }
-      }
-      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(10));
-    }
+    return take_frame(io_, sent_, match);
   }
 
   /// Teaches lwIP the guest's MAC (as a real guest does by asking for the gateway).
