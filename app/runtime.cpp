@@ -53,8 +53,6 @@ Runtime::Runtime(const Config& config) : config_(config) {
   stack_ = std::make_unique<stack::Stack>(
       io_, stack_config, [this](virtio::Frame frame) { switch_.send_to_guests(frame); }, stack_counters_);
   forwarder_ = std::make_unique<forward::Forwarder>(io_, *stack_, forward_config(config_), forward_counters_);
-  dhcp_ = std::make_unique<stack::DhcpServer>(*stack_, config_.dhcp, dhcp_counters_);
-  dns_ = std::make_unique<dns::DnsServer>(io_, *stack_, config_.dns);
 }
 
 Runtime::~Runtime() {
@@ -78,14 +76,25 @@ void Runtime::start() {
   }
   virtio::LinkOptions options;
   options.max_frame_size = std::size_t{config_.mtu} + 14;
+  auto close_listeners = [this] {
+    for (auto& listener : listeners_) listener->close();
+    listeners_.clear();
+  };
   for (const auto& uri : uris) {
     try {
       listeners_.push_back(virtio::open_listener(io_, uri, options, switch_, link_counters_));
     } catch (const std::exception& e) {
-      for (auto& listener : listeners_) listener->close();
-      listeners_.clear();
+      close_listeners();
       throw std::runtime_error("--listen " + uri.text + ": " + e.what());
     }
+  }
+  // The in-stack services start once the sockets are ours, so a failed start says one thing only.
+  try {
+    dhcp_ = std::make_unique<stack::DhcpServer>(*stack_, config_.dhcp, dhcp_counters_);
+    dns_ = std::make_unique<dns::DnsServer>(io_, *stack_, config_.dns);
+  } catch (...) {
+    close_listeners();
+    throw;
   }
   for (const auto& uri : uris) spdlog::info("listening on {}", uri.text);  // only once all of them are
   spdlog::info("gateway {} (host loopback), guests from {} in {}, MTU {}", config_.gateway().to_string(),
