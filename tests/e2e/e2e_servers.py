@@ -25,6 +25,17 @@ import threading
 import time
 
 
+def sha_to_eof(sock):
+    """Reads `sock` to EOF; returns (sha256 hex digest, byte count)."""
+    digest, total = hashlib.sha256(), 0
+    while True:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            return digest.hexdigest(), total
+        digest.update(chunk)
+        total += len(chunk)
+
+
 def udp_echo(addr, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((addr, port))
@@ -43,14 +54,8 @@ def sha_reply(addr, port, delay=0.0):
         with conn:
             time.sleep(delay)
             conn.settimeout(60)
-            digest, total = hashlib.sha256(), 0
-            while True:
-                chunk = conn.recv(1 << 16)
-                if not chunk:
-                    break
-                digest.update(chunk)
-                total += len(chunk)
-            conn.sendall(f"{digest.hexdigest()} {total}\n".encode())
+            digest, total = sha_to_eof(conn)
+            conn.sendall(f"{digest} {total}\n".encode())
 
     while True:
         conn, _ = srv.accept()
@@ -136,14 +141,8 @@ def udp_roundtrip(addr, port, size):
 def slow_reader(addr, port, delay):
     s = socket.create_connection((addr, port), timeout=30)
     time.sleep(delay)
-    digest, total = hashlib.sha256(), 0
-    while True:
-        chunk = s.recv(1 << 16)
-        if not chunk:
-            break
-        digest.update(chunk)
-        total += len(chunk)
-    print(f"{digest.hexdigest()} {total}", flush=True)
+    digest, total = sha_to_eof(s)
+    print(f"{digest} {total}", flush=True)
     return 0
 
 

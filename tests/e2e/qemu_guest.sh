@@ -46,6 +46,20 @@ install_module() {
   esac
 }
 
+# The start of every test guest's /init: busybox applets, the usual mounts, the NIC driver, lo up.
+guest_init_prelude() {
+  cat <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+while read -r file name; do insmod /modules/$file || echo "insmod $name failed"; done </modules.order
+ip link set lo up
+EOF
+}
+
 build_initramfs() {
   local root="$TMP/initramfs" m i=0 busybox
   busybox=$(command -v busybox) || fail "busybox not installed (busybox-static)"
@@ -58,15 +72,9 @@ build_initramfs() {
     install_module "$m" "$root/modules/$i.ko"
     echo "$i.ko $(basename "$m")" >>"$root/modules.order"
   done
-  cat >"$root/init" <<EOF
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-while read -r file name; do insmod /modules/\$file || echo "insmod \$name failed"; done </modules.order
-ip link set lo up
+  {
+    guest_init_prelude
+    cat <<EOF
 ip link set eth0 up
 ip addr add $GUEST_IP/24 dev eth0
 ip route add default via $GATEWAY
@@ -78,6 +86,7 @@ else
 fi
 poweroff -f
 EOF
+  } >"$root/init"
   chmod +x "$root/init"
   (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$TMP/initramfs.gz" || fail "cpio of the initramfs"
   log "initramfs: busybox + $i modules for $KVER"

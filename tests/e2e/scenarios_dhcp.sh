@@ -300,15 +300,9 @@ dhcp_qemu_overlay() {
   mkdir -p "$root/lib" "$root/klibc" "$root/run"
   cp "$ipconfig" "$root/klibc/ipconfig"
   cp "$klibc" "$root$klibc"
-  cat >"$root/init" <<EOF
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-while read -r file name; do insmod /modules/\$file || echo "insmod \$name failed"; done </modules.order
-ip link set lo up
+  {
+    guest_init_prelude
+    cat <<EOF
 case " \$(cat /proc/cmdline) " in
   *" ip=dhcp "*) /klibc/ipconfig -t 60 -c dhcp -d eth0 ;;
   *) echo "no ip=dhcp on the command line" ;;
@@ -326,6 +320,7 @@ else
 fi
 poweroff -f
 EOF
+  } >"$root/init"
   chmod +x "$root/init"
   (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >>"$TMP/initramfs.gz" ||
     fail "cpio of the DHCP overlay"
