@@ -2,9 +2,11 @@
 // one implementation per framing). Both are nonblocking; the relay loop (relay.cpp) decides when to call them.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <cstring>
 #include <string>
 
 namespace vznet::relay {
@@ -34,6 +36,18 @@ enum class IoStatus {
   closed,        ///< vznet closed the connection (EOF, peer gone); reason() says how
   failed,        ///< an error that ends the relay; reason() says which
 };
+
+/// Turns a failed send/receive on the socket to vznet into a status and a reason: vznet going away (its
+/// socket closed or reset, a datagram peer gone) ends the relay cleanly; anything else is a failure.
+inline IoStatus link_error(const char* what, int err, std::string& reason) {
+  std::string detail = std::string(what) + ": " + std::strerror(err);
+  if (err == ECONNREFUSED || err == ENOTCONN || err == EPIPE || err == ECONNRESET) {
+    reason = "vznet went away (" + detail + ")";
+    return IoStatus::closed;
+  }
+  reason = detail;
+  return IoStatus::failed;
+}
 
 /// The socket to vznet in one framing. Frames from the tap are read straight into frame_slot() and
 /// committed; flush() writes everything queued with as few system calls as the framing allows.

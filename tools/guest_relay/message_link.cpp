@@ -16,11 +16,6 @@ namespace {
 constexpr int kReadsPerTurn = 4;
 constexpr std::uint64_t kLoggedDrops = 5;
 
-bool is_disconnect(int err) {
-  // ECONNREFUSED: the datagram peer's socket is closed. The others: a seqpacket peer went away.
-  return err == ECONNREFUSED || err == ENOTCONN || err == EPIPE || err == ECONNRESET;
-}
-
 }  // namespace
 
 MessageLink::MessageLink(int fd, bool seqpacket, std::string peer_path)
@@ -48,15 +43,7 @@ void MessageLink::commit_frame(std::size_t size) {
   ++out_count_;
 }
 
-IoStatus MessageLink::peer_gone(const char* what, int err) {
-  std::string detail = std::string(what) + ": " + std::strerror(err);
-  if (!is_disconnect(err)) {
-    reason_ = detail;
-    return IoStatus::failed;
-  }
-  reason_ = "vznet went away (" + detail + ")";
-  return IoStatus::closed;
-}
+IoStatus MessageLink::peer_gone(const char* what, int err) { return link_error(what, err, reason_); }
 
 IoStatus MessageLink::flush() {
   while (out_sent_ < out_count_) {

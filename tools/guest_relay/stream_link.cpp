@@ -30,8 +30,6 @@ std::uint32_t get_be32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
 }
 
-bool is_disconnect(int err) { return err == EPIPE || err == ECONNRESET || err == ENOTCONN; }
-
 }  // namespace
 
 StreamLink::StreamLink(int fd)
@@ -56,15 +54,7 @@ void StreamLink::commit_frame(std::size_t size) {
   out_tail_ += kPrefix + size;
 }
 
-IoStatus StreamLink::io_error(const char* what, int err) {
-  std::string detail = std::string(what) + ": " + std::strerror(err);
-  if (!is_disconnect(err)) {
-    reason_ = detail;
-    return IoStatus::failed;
-  }
-  reason_ = "vznet went away (" + detail + ")";
-  return IoStatus::closed;
-}
+IoStatus StreamLink::io_error(const char* what, int err) { return link_error(what, err, reason_); }
 
 IoStatus StreamLink::flush() {
   while (out_head_ < out_tail_) {
