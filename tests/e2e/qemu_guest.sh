@@ -60,6 +60,19 @@ ip link set lo up
 EOF
 }
 
+# The end of every test guest's /init: fetch the host's page through vznet, print the marker with its
+# checksum, power off. (busybox 1.35 wget crashes on -T; timeout bounds it instead.)
+guest_init_fetch_and_power_off() {
+  cat <<EOF
+if timeout 30 wget -q -O /tmp/f http://$GATEWAY:8080/index.html; then
+  echo "$QEMU_MARKER sha256=\$(sha256sum /tmp/f | cut -d' ' -f1)"
+else
+  echo "$QEMU_MARKER wget-failed"
+fi
+poweroff -f
+EOF
+}
+
 build_initramfs() {
   local root="$TMP/initramfs" m i=0 busybox
   busybox=$(command -v busybox) || fail "busybox not installed (busybox-static)"
@@ -78,14 +91,8 @@ build_initramfs() {
 ip link set eth0 up
 ip addr add $GUEST_IP/24 dev eth0
 ip route add default via $GATEWAY
-# (busybox 1.35 wget crashes on -T; timeout bounds it instead)
-if timeout 30 wget -q -O /tmp/f http://$GATEWAY:8080/index.html; then
-  echo "$QEMU_MARKER sha256=\$(sha256sum /tmp/f | cut -d' ' -f1)"
-else
-  echo "$QEMU_MARKER wget-failed"
-fi
-poweroff -f
 EOF
+    guest_init_fetch_and_power_off
   } >"$root/init"
   chmod +x "$root/init"
   (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$TMP/initramfs.gz" || fail "cpio of the initramfs"

@@ -313,13 +313,8 @@ if [ -f /run/net-eth0.conf ]; then
 else
   echo "$DHCP_QEMU_MARKER no-lease"
 fi
-if timeout 30 wget -q -O /tmp/f http://$GATEWAY:8080/index.html; then
-  echo "$QEMU_MARKER sha256=\$(sha256sum /tmp/f | cut -d' ' -f1)"
-else
-  echo "$QEMU_MARKER wget-failed"
-fi
-poweroff -f
 EOF
+    guest_init_fetch_and_power_off
   } >"$root/init"
   chmod +x "$root/init"
   (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >>"$TMP/initramfs.gz" ||
