@@ -27,7 +27,19 @@ const char* const kFooter =
     "  fd://N             an inherited socket; its type decides the framing\n"
     "Without --listen, vznet serves unix://DIR/vznet.sock and unixgram://DIR/vznet-dgram.sock in\n"
     "$XDG_RUNTIME_DIR/vznet (or /tmp/vznet-UID) and logs the QEMU and vfkit arguments to attach.\n"
-    "The gateway is the subnet's first address; it reaches the host's loopback (127.0.0.1).";
+    "The gateway is the subnet's first address; it reaches the host's loopback (127.0.0.1).\n"
+    "\n"
+    "Publishing (-p, docker's syntax): [HOST_IP:]HOST_PORT[-END]:[GUEST_IP:]GUEST_PORT[-END][/tcp|/udp]\n"
+    "  -p 8080:80             host 127.0.0.1:8080 -> the first guest's port 80 (TCP)\n"
+    "  -p 0.0.0.0:5353:53/udp every host address, UDP\n"
+    "  -p 8000-8009:80-89     a range, port to port;  -p 8000-8010:80  the first free host port of 8000-8010\n"
+    "  -p 8080:192.168.64.3:80  an explicit guest address (several guests, or a guest with a static address)\n"
+    "  -p [::1]:8080:80       an IPv6 host address;  -p 80  any free host port (see the log or GET /forwards)\n"
+    "  The default host address is 127.0.0.1. Without GUEST_IP the target is the first guest holding a DHCP\n"
+    "  lease. The guest sees a client's own address, or the gateway for loopback and IPv6 clients.\n"
+    "\n"
+    "Control API (--api PATH, a 0600 unix socket): curl --unix-socket PATH http://vznet/stats\n"
+    "  GET /health /stats /leases /flows /forwards;  POST /forwards {\"spec\": \"8080:80\"};  DELETE /forwards/ID";
 
 ParseOutcome usage_error(const std::string& message) { return {std::nullopt, 2, "vznet: " + message}; }
 
@@ -180,6 +192,11 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
                  "Upstream DNS server (repeatable; default: the host's /etc/resolv.conf)")->type_name("IP[:PORT]");
   cli.add_option("--dns-record", dns_record_texts, "Extra name in vznet's DNS zone (repeatable)")
       ->type_name("NAME=IPv4");
+  std::vector<std::string> publish_texts;
+  cli.add_option("-p,--publish", publish_texts, "Publish a host port into the guest (repeatable); see below")
+      ->type_name("[IP:]PORT:[GUEST_IP:]PORT[/udp]");
+  cli.add_option("--api", config.api_socket, "Serve the control API (HTTP, JSON) on this unix socket")
+      ->type_name("PATH");
 
   try {
     cli.parse(argc, argv);
@@ -207,6 +224,13 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   if (auto problem = parse_dhcp_and_dns(config, dhcp_range_text, dhcp_static_texts, dns_search_texts,
                                          dns_upstream_texts, dns_record_texts)) {
     return usage_error(*problem);
+  }
+  for (const auto& text : publish_texts) {
+    try {
+      config.publish.push_back(forward::parse_publish_spec(text));
+    } catch (const std::invalid_argument& e) {
+      return usage_error(std::string("--publish: ") + e.what());
+    }
   }
   config.connect_timeout = std::chrono::seconds(connect_timeout);
   config.tcp_timeout = std::chrono::seconds(tcp_timeout);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dns/dns_config.h"
+#include "forward/publish_spec.h"
 #include "stack/dhcp_config.h"
 #include "stack/ipv4_address.h"
 #include "virtio/listener.h"
@@ -33,6 +34,10 @@ struct Config {
   stack::DhcpConfig dhcp;
   /// --dns-upstream (empty: the host's /etc/resolv.conf), --dns-record; gateway follows --subnet.
   dns::DnsConfig dns;
+  /// -p/--publish: host ports published into the guest; bound before anything else starts.
+  std::vector<forward::PublishSpec> publish;
+  /// --api: the control API's unix socket (empty: no API).
+  std::string api_socket;
 
   Ipv4Address gateway() const { return subnet.host(1); }
   Ipv4Address first_guest() const { return subnet.host(2); }

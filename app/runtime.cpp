@@ -53,6 +53,17 @@ Runtime::Runtime(const Config& config) : config_(config) {
   stack_ = std::make_unique<stack::Stack>(
       io_, stack_config, [this](virtio::Frame frame) { switch_.send_to_guests(frame); }, stack_counters_);
   forwarder_ = std::make_unique<forward::Forwarder>(io_, *stack_, forward_config(config_), forward_counters_);
+  publisher_ = std::make_unique<forward::PortPublisher>(forward::PublishEnvironment{
+      forwarder_->context(), forwarder_->flows(), [this] { return first_leased_guest(); },
+      [this] { return switch_.port_count() > 0; }});
+}
+
+std::optional<Ipv4Address> Runtime::first_leased_guest() const {
+  if (!dhcp_) return std::nullopt;
+  for (const stack::Lease& lease : dhcp_->lease_snapshot()) {  // by address
+    if (lease.state == stack::LeaseState::bound) return lease.address;
+  }
+  return std::nullopt;
 }
 
 Runtime::~Runtime() {
@@ -60,11 +71,20 @@ Runtime::~Runtime() {
   listeners_.clear();
   dns_.reset();
   dhcp_.reset();
+  publisher_.reset();
   forwarder_.reset();
   stack_.reset();
 }
 
 void Runtime::start() {
+  // Published ports first: one that cannot be bound stops vznet before anything else is opened.
+  for (const auto& spec : config_.publish) {
+    try {
+      publisher_->add(spec);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("--publish " + spec.to_string() + ": " + e.what());
+    }
+  }
   std::vector<virtio::ListenUri> uris = config_.listen;
   if (uris.empty()) {
     const std::string directory = default_socket_directory();
@@ -132,6 +152,7 @@ void Runtime::shutdown() {
   stopping_ = true;
   signals_.cancel();
   report_timer_.cancel();
+  publisher_->clear();
   forwarder_->flows().terminate_all();
   for (auto& listener : listeners_) listener->close();
   listeners_.clear();

@@ -13,6 +13,7 @@
 #include "dns/dns_server.h"
 #include "forward/forward_counters.h"
 #include "forward/forwarder.h"
+#include "forward/port_publisher.h"
 #include "stack/dhcp_counters.h"
 #include "stack/dhcp_server.h"
 #include "stack/stack.h"
@@ -38,6 +39,9 @@ class Runtime final : public virtio::GuestNetwork {
   asio::io_context& io() { return io_; }
   stack::Stack& stack() { return *stack_; }
   forward::Forwarder& forwarder() { return *forwarder_; }
+  forward::PortPublisher& publisher() { return *publisher_; }
+  /// The address of the first guest (lowest address) holding a bound DHCP lease.
+  std::optional<Ipv4Address> first_leased_guest() const;
   const virtio::LinkCounters& link_counters() const { return link_counters_; }
 
   // virtio::GuestNetwork: the switch's upstream; passes through to the stack.
@@ -58,6 +62,7 @@ class Runtime final : public virtio::GuestNetwork {
   virtio::PortSwitch switch_{*this};
   std::unique_ptr<stack::Stack> stack_;
   std::unique_ptr<forward::Forwarder> forwarder_;
+  std::unique_ptr<forward::PortPublisher> publisher_;
   stack::DhcpCounters dhcp_counters_;
   std::unique_ptr<stack::DhcpServer> dhcp_;
   std::unique_ptr<dns::DnsServer> dns_;

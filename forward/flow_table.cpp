@@ -11,7 +11,8 @@ namespace {
 constexpr auto kSweepInterval = std::chrono::seconds(1);
 }  // namespace
 
-Flow::Flow(FlowTable& table, const FlowKey& key, virtio::PortId port) : table_(table), key_(key), port_(port) {}
+Flow::Flow(FlowTable& table, const FlowKey& key, virtio::PortId port, FlowDirection direction)
+    : table_(table), key_(key), port_(port), direction_(direction) {}
 
 void Flow::release() {
   if (released_) return;

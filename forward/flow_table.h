@@ -23,10 +23,16 @@ using FlowId = std::uint64_t;
 using Clock = std::chrono::steady_clock;
 class FlowTable;
 
-/// Base of every flow: identity, owning guest port, activity time, byte counts.
+/// Who opened a flow: the guest (through the catch-all) or a host client (through a published port).
+enum class FlowDirection : std::uint8_t { outbound, inbound };
+
+/// Base of every flow: identity, owning guest port, activity time, byte counts. The key is always written
+/// from the guest's side: `guest` is the guest's address and port, `destination` the other end as the guest
+/// sees it (for an inbound flow, the host client's address or the gateway).
 class Flow {
  public:
-  Flow(FlowTable& table, const FlowKey& key, virtio::PortId port);
+  Flow(FlowTable& table, const FlowKey& key, virtio::PortId port,
+       FlowDirection direction = FlowDirection::outbound);
   virtual ~Flow() = default;
   Flow(const Flow&) = delete;
   Flow& operator=(const Flow&) = delete;
@@ -34,6 +40,7 @@ class Flow {
   FlowId id() const { return id_; }
   const FlowKey& key() const { return key_; }
   virtio::PortId port() const { return port_; }
+  FlowDirection direction() const { return direction_; }
   bool released() const { return released_; }
   Clock::time_point created() const { return created_; }
   Clock::time_point last_activity() const { return last_activity_; }
@@ -51,6 +58,8 @@ class Flow {
   /// Unlinks the flow from the table; it is deleted at the end of the loop turn. Call once, last.
   void release();
   void touch() { last_activity_ = Clock::now(); }
+  /// An inbound flow learns its guest port from the guest's first answer.
+  void set_port(virtio::PortId port) { port_ = port; }
   void count_to_host(std::size_t n) { bytes_to_host_ += n; touch(); }
   void count_to_guest(std::size_t n) { bytes_to_guest_ += n; touch(); }
   FlowTable& table() { return table_; }
@@ -66,6 +75,7 @@ class Flow {
   FlowId id_ = 0;
   FlowKey key_;
   virtio::PortId port_;
+  FlowDirection direction_;
   bool released_ = false;
   Clock::time_point created_ = Clock::now();
   Clock::time_point last_activity_ = created_;

@@ -65,6 +65,8 @@ void Forwarder::udp_datagram(const FlowKey& key, stack::PbufPtr payload) {
       flow->terminate();
       return;
     }
+  } else if (flow->direction() == FlowDirection::inbound) {
+    flow->guest_answered(ctx_.stack.current_port());
   }
   flow->send_to_host(payload.get());
 }

@@ -16,6 +16,7 @@ class Forwarder final : public stack::GuestTraffic {
   ~Forwarder() override;
 
   FlowTable& flows() { return table_; }
+  ForwardContext& context() { return ctx_; }
   const FlowTable& flows() const { return table_; }
 
   SynVerdict tcp_syn(const FlowKey& key, pbuf* packet) override;

@@ -50,12 +50,57 @@ TcpFlow::TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, Forw
     : Flow(table, key, port), ctx_(context), syn_(stack::share_pbuf(syn)), syn_seq_(sequence_of(syn)),
       host_(table.io()) {}
 
+TcpFlow::TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context,
+                 asio::ip::tcp::socket client, tcp_pcb* pcb)
+    : Flow(table, key, port, FlowDirection::inbound), ctx_(context), state_(State::connecting_guest),
+      host_(std::move(client)), pcb_(pcb) {
+  std::error_code ignored;
+  host_.non_blocking(true, ignored);
+  host_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  tcp_arg(pcb_, this);
+  tcp_err(pcb_, &TcpFlow::on_lwip_error);
+}
+
 TcpFlow::~TcpFlow() {
   if (pcb_ != nullptr) {
     tcp_pcb* pcb = pcb_;
     detach_pcb();
     tcp_abort(pcb);
   }
+}
+
+tcp_pcb* TcpFlow::bind_inbound_pcb(const Ipv4Endpoint& source) {
+  tcp_pcb* pcb = tcp_new();
+  if (pcb == nullptr) return nullptr;
+  ip_addr_t address = IPADDR4_INIT(lwip_htonl(source.address.value));
+  // The client's own port keeps the guest's view faithful (as passt does); any free port will do otherwise.
+  if (tcp_bind(pcb, &address, source.port) != ERR_OK && tcp_bind(pcb, &address, 0) != ERR_OK) {
+    tcp_abort(pcb);
+    return nullptr;
+  }
+  return pcb;
+}
+
+Ipv4Endpoint TcpFlow::local_endpoint(const tcp_pcb* pcb) {
+  return {Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)))}, pcb->local_port};
+}
+
+void TcpFlow::connect_guest() {
+  ip_addr_t guest = IPADDR4_INIT(lwip_htonl(key().guest.address.value));
+  if (tcp_connect(pcb_, &guest, key().guest.port, &TcpFlow::on_lwip_connected) != ERR_OK) {
+    ctx_.counters.add(ForwardEvent::inbound_tcp_unreachable);
+    return terminate();
+  }
+  ctx_.stack.schedule_timers();
+}
+
+err_t TcpFlow::on_lwip_connected(void* arg, tcp_pcb* pcb, err_t) {
+  auto* self = static_cast<TcpFlow*>(arg);
+  if (self->state_ != State::connecting_guest) return ERR_OK;
+  self->set_port(self->ctx_.stack.current_port());  // the port the guest's SYN-ACK came from
+  self->ctx_.counters.add(ForwardEvent::inbound_tcp_opened);
+  self->attach(pcb);
+  return self->pcb_aborted_ ? ERR_ABRT : ERR_OK;
 }
 
 void TcpFlow::dial() {
@@ -279,7 +324,12 @@ void TcpFlow::on_lwip_error(void* arg, err_t err) {
   auto* self = static_cast<TcpFlow*>(arg);
   self->pcb_ = nullptr;  // lwIP has freed it
   const bool graceful = err == ERR_CLSD;
-  if (!graceful) self->ctx_.counters.add(ForwardEvent::tcp_reset_by_guest);
+  if (self->state_ == State::connecting_guest) {
+    self->ctx_.counters.add(err == ERR_RST ? ForwardEvent::inbound_tcp_refused
+                                           : ForwardEvent::inbound_tcp_unreachable);
+  } else if (!graceful) {
+    self->ctx_.counters.add(ForwardEvent::tcp_reset_by_guest);
+  }
   self->close_host(!graceful);
   self->state_ = State::closed;
   self->release();
@@ -333,6 +383,12 @@ void TcpFlow::tick(Clock::time_point now) {
       break;
     case State::handshaking:
       if (now - phase_started_ >= kHandshakeTimeout) terminate();
+      break;
+    case State::connecting_guest:
+      if (now - phase_started_ >= ctx_.config.connect_timeout) {
+        ctx_.counters.add(ForwardEvent::inbound_tcp_unreachable);
+        terminate();
+      }
       break;
     case State::open:
       if (now - last_activity() >= ctx_.config.tcp_idle_timeout) {

@@ -1,5 +1,6 @@
 // One guest TCP connection proxied through one host socket: connect-first handshake, bytes both ways with
-// backpressure, half-close and reset propagation, timeouts. Created by the Forwarder on the guest's SYN.
+// backpressure, half-close and reset propagation, timeouts. Created by the Forwarder on the guest's SYN
+// (outbound), or by a published port for an accepted host client (inbound: lwIP connects to the guest).
 #pragma once
 
 #include <array>
@@ -20,20 +21,37 @@ namespace vznet::forward {
 
 class TcpFlow final : public Flow {
  public:
-  /// Life cycle. Moves: dialing -> handshaking -> open -> closed, or dialing/handshaking -> closed.
+  /// Life cycle. Outbound: dialing -> handshaking -> open -> closed, or dialing/handshaking -> closed.
+  /// Inbound: connecting_guest -> open -> closed, or connecting_guest -> closed.
   ///  dialing     host connect in flight; the guest's SYN is held and its retransmits are dropped, so the
   ///              guest hears nothing until we know whether the destination answers.
   ///  handshaking host connected; the SYN was re-injected and lwIP is completing the guest handshake.
   ///              Only terminate() and tick() (handshake timeout) act here.
+  ///  connecting_guest  inbound: the host client is accepted (its bytes wait in the kernel) and lwIP's SYN
+  ///              is on its way to the guest. A guest RST or --connect-timeout resets the client.
   ///  open        bytes both ways; guest_fin_/host_eof_ record the half-closes. Data operations are legal
   ///              only here.
   ///  closed      released; both sides detached; waiting to be reaped.
-  enum class State : std::uint8_t { dialing, handshaking, open, closed, count_ };
-  static constexpr std::array<std::string_view, 4> kStateNames{"dialing", "handshaking", "open", "closed"};
+  enum class State : std::uint8_t { dialing, handshaking, connecting_guest, open, closed, count_ };
+  static constexpr std::array<std::string_view, 5> kStateNames{"dialing", "handshaking", "connecting_guest",
+                                                               "open", "closed"};
   static_assert(kStateNames.size() == static_cast<std::size_t>(State::count_));
 
+  /// Outbound: the guest's SYN `syn` asks for key.destination.
   TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context, pbuf* syn);
+  /// Inbound: `client` was accepted on a published port; `pcb` is bound to key.destination (see
+  /// bind_inbound_pcb) and will connect to key.guest. `port` is 0 until the guest answers.
+  TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context,
+          asio::ip::tcp::socket client, tcp_pcb* pcb);
   ~TcpFlow() override;
+
+  /// A new lwIP pcb bound to `source` (what the guest will see as the client), or to source's address and
+  /// a free port if that port is taken; nullptr if lwIP has no memory.
+  static tcp_pcb* bind_inbound_pcb(const Ipv4Endpoint& source);
+  /// The local endpoint a bound pcb ended up with.
+  static Ipv4Endpoint local_endpoint(const tcp_pcb* pcb);
+  /// Inbound: sends the SYN to the guest (connecting_guest).
+  void connect_guest();
 
   State state() const { return state_; }
   /// True once this flow called tcp_abort() on its pcb (an lwIP callback must then return ERR_ABRT).
@@ -53,6 +71,7 @@ class TcpFlow final : public Flow {
   static err_t on_lwip_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t err);
   static err_t on_lwip_sent(void* arg, tcp_pcb* pcb, std::uint16_t len);
   static void on_lwip_error(void* arg, err_t err);
+  static err_t on_lwip_connected(void* arg, tcp_pcb* pcb, err_t err);
 
   void on_connected(const std::error_code& ec);
   void refuse_guest(const std::error_code& ec);

@@ -17,6 +17,13 @@ std::array<std::uint8_t, 65507> g_udp_buffer;
 UdpFlow::UdpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context)
     : Flow(table, key, port), ctx_(context), host_(table.io()) {}
 
+UdpFlow::UdpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context,
+                 asio::ip::udp::socket& published, const asio::ip::udp::endpoint& client)
+    : Flow(table, key, port, FlowDirection::inbound), ctx_(context), host_(table.io()), published_(&published),
+      client_(client) {
+  ctx_.counters.add(ForwardEvent::inbound_udp_opened);
+}
+
 bool UdpFlow::open() {
   const Ipv4Endpoint target = ctx_.host_target(key().destination);
   std::error_code ec;
@@ -33,12 +40,16 @@ bool UdpFlow::open() {
 }
 
 void UdpFlow::send_to_host(const pbuf* payload) {
-  std::error_code ec;
-  if (payload->next == nullptr) {
-    host_.send(asio::buffer(payload->payload, payload->len), 0, ec);
-  } else {
+  asio::const_buffer datagram(payload->payload, payload->len);
+  if (payload->next != nullptr) {
     const u16_t n = pbuf_copy_partial(payload, g_udp_buffer.data(), payload->tot_len, 0);
-    host_.send(asio::buffer(g_udp_buffer.data(), n), 0, ec);
+    datagram = asio::buffer(g_udp_buffer.data(), n);
+  }
+  std::error_code ec;
+  if (published_ != nullptr) {
+    published_->send_to(datagram, client_, 0, ec);
+  } else {
+    host_.send(datagram, 0, ec);
   }
   if (ec) {
     ctx_.counters.add(ForwardEvent::udp_send_dropped);
@@ -56,6 +67,10 @@ void UdpFlow::read_from_host() {
     if (ctx_.stack.send_udp(key().destination, key().guest, {g_udp_buffer.data(), n})) count_to_guest(n);
   }
   await_ready(host_, asio::socket_base::wait_read, &UdpFlow::read_armed_, &UdpFlow::read_from_host);
+}
+
+void UdpFlow::send_to_guest(std::span<const std::uint8_t> payload) {
+  if (ctx_.stack.send_udp(key().destination, key().guest, payload)) count_to_guest(payload.size());
 }
 
 void UdpFlow::terminate() {
