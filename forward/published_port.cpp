@@ -123,24 +123,29 @@ void PublishedPort::on_accepted(asio::ip::tcp::socket client) {
   std::error_code ec;
   const auto peer = client.remote_endpoint(ec);
   if (ec) return;  // the client already left
+  // A client that cannot be served is reset, as if the guest had refused it: it must not wait.
+  // (An explicit close: Asio's destructor would clear SO_LINGER first, turning the reset into a FIN.)
+  const auto turn_away = [&client, &ec] {
+    client.set_option(asio::socket_base::linger(true, 0), ec);
+    client.close(ec);
+  };
   const std::optional<Ipv4Endpoint> target = guest_target();
-  if (!target) return;  // closing `client` tells it at once
+  if (!target) return turn_away();
   if (env_.flows.full()) {
     env_.ctx.counters.add(ForwardEvent::flow_limit);
-    client.set_option(asio::socket_base::linger(true, 0), ec);  // reset: the client should not wait
-    return;
+    return turn_away();
   }
   const Ipv4Address source = guest_visible_source(peer.address(), env_.ctx.stack.config().subnet,
                                                   env_.ctx.stack.config().gateway);
   tcp_pcb* pcb = TcpFlow::bind_inbound_pcb({source, peer.port()});
   if (pcb == nullptr) {
     env_.ctx.counters.add(ForwardEvent::flow_limit);
-    return;
+    return turn_away();
   }
   const FlowKey key{IpProtocol::tcp, *target, TcpFlow::local_endpoint(pcb)};
   if (env_.flows.find(key) != nullptr) {  // the guest already has this very 4-tuple open
     tcp_abort(pcb);
-    return;
+    return turn_away();
   }
   env_.flows.emplace<TcpFlow>(key, 0, env_.ctx, std::move(client), pcb).connect_guest();
 }

@@ -13,6 +13,11 @@
   e2e_servers.py udp-roundtrip ADDR PORT SIZE  one SIZE-byte datagram to an echo server; exit 0 if it returns
   e2e_servers.py slow-reader ADDR PORT DELAY   TCP client: connect, wait DELAY s, then read to EOF; prints
                                                "SHA256HEX LENGTH"
+  e2e_servers.py many-sha ADDR PORT N BYTES SECS
+                                               N concurrent clients of a sha-reply server, each sending BYTES
+                                               of its own; exit 0 if all N answers match within SECS seconds
+  e2e_servers.py end-time ADDR PORT            TCP client: connect, send a line, wait up to 5 s for the end;
+                                               prints "reset MS", "eof MS" or "open" (still open after 5 s)
 
 Every server runs until killed; every loop is bounded by the caller's timeouts.
 """
@@ -48,7 +53,7 @@ def sha_reply(addr, port, delay=0.0):
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((addr, port))
-    srv.listen(16)
+    srv.listen(256)  # many-sha opens 200 connections at once
 
     def serve(conn):
         with conn:
@@ -146,6 +151,58 @@ def slow_reader(addr, port, delay):
     return 0
 
 
+def many_sha(addr, port, count, size, seconds):
+    deadline = time.monotonic() + seconds
+    results = [None] * count
+
+    def client(i):
+        payload = hashlib.sha256(str(i).encode()).digest() * (size // 32 + 1)
+        payload = payload[:size]
+        try:
+            s = socket.create_connection((addr, port), timeout=max(1.0, deadline - time.monotonic()))
+            with s:
+                s.settimeout(max(1.0, deadline - time.monotonic()))
+                s.sendall(payload)
+                s.shutdown(socket.SHUT_WR)
+                reply = b""
+                while not reply.endswith(b"\n"):
+                    chunk = s.recv(256)
+                    if not chunk:
+                        break
+                    reply += chunk
+            results[i] = reply.decode().strip() == f"{hashlib.sha256(payload).hexdigest()} {size}"
+        except OSError as e:
+            print(f"client {i}: {e}", flush=True)
+            results[i] = False
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    ok = sum(1 for r in results if r)
+    print(f"ok {ok} failed {count - ok}", flush=True)
+    return 0 if ok == count else 1
+
+
+def end_time(addr, port):
+    s = socket.create_connection((addr, port), timeout=5)
+    start = time.monotonic()
+    s.settimeout(5)
+    try:
+        s.sendall(b"hello\n")
+        while s.recv(4096):
+            pass
+        outcome = "eof"
+    except ConnectionResetError:
+        outcome = "reset"
+    except socket.timeout:
+        print("open", flush=True)
+        return 1
+    print(f"{outcome} {int((time.monotonic() - start) * 1000)}", flush=True)
+    return 0
+
+
 def main(argv):
     mode = argv[1]
     if mode == "udp-echo":
@@ -160,6 +217,10 @@ def main(argv):
         return udp_roundtrip(argv[2], int(argv[3]), int(argv[4]))
     elif mode == "slow-reader":
         return slow_reader(argv[2], int(argv[3]), float(argv[4]))
+    elif mode == "many-sha":
+        return many_sha(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), float(argv[6]))
+    elif mode == "end-time":
+        return end_time(argv[2], int(argv[3]))
     elif mode == "connect-many":
         connect_many(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
     else:
