@@ -1,6 +1,8 @@
 // Runtime: wiring, start-up, signals, shutdown and the periodic drop report (see runtime.h).
 #include "app/runtime.h"
 
+#include "app/api_routes.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -67,6 +69,7 @@ std::optional<Ipv4Address> Runtime::first_leased_guest() const {
 }
 
 Runtime::~Runtime() {
+  if (api_) api_->stop();
   for (auto& listener : listeners_) listener->close();
   listeners_.clear();
   dns_.reset();
@@ -85,6 +88,7 @@ void Runtime::start() {
       throw std::runtime_error("--publish " + spec.to_string() + ": " + e.what());
     }
   }
+  start_api();
   std::vector<virtio::ListenUri> uris = config_.listen;
   if (uris.empty()) {
     const std::string directory = default_socket_directory();
@@ -128,6 +132,18 @@ void Runtime::start() {
   arm_counter_report();
 }
 
+void Runtime::start_api() {
+  if (config_.api_socket.empty()) return;
+  api_ = std::make_unique<ControlApi>(io_, config_.api_socket);
+  register_api_routes(*api_, *this);
+  try {
+    api_->start();
+  } catch (const std::exception& e) {
+    api_.reset();
+    throw std::runtime_error(std::string("--api ") + config_.api_socket + ": " + e.what());
+  }
+}
+
 void Runtime::log_attach_hints() const {
   for (const auto& listener : listeners_) {
     const auto& uri = listener->uri();
@@ -152,6 +168,7 @@ void Runtime::shutdown() {
   stopping_ = true;
   signals_.cancel();
   report_timer_.cancel();
+  if (api_) api_->stop();
   publisher_->clear();
   forwarder_->flows().terminate_all();
   for (auto& listener : listeners_) listener->close();

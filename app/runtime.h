@@ -10,6 +10,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "app/config.h"
+#include "app/control_api.h"
 #include "dns/dns_server.h"
 #include "forward/forward_counters.h"
 #include "forward/forwarder.h"
@@ -43,6 +44,14 @@ class Runtime final : public virtio::GuestNetwork {
   /// The address of the first guest (lowest address) holding a bound DHCP lease.
   std::optional<Ipv4Address> first_leased_guest() const;
   const virtio::LinkCounters& link_counters() const { return link_counters_; }
+  const stack::StackCounters& stack_counters() const { return stack_counters_; }
+  const forward::ForwardCounters& forward_counters() const { return forward_counters_; }
+  const stack::DhcpCounters& dhcp_counters() const { return dhcp_counters_; }
+  const stack::DhcpServer* dhcp() const { return dhcp_.get(); }
+  const dns::DnsServer* dns() const { return dns_.get(); }
+  const Config& config() const { return config_; }
+  std::size_t guest_count() const { return switch_.port_count(); }
+  std::chrono::steady_clock::time_point started() const { return started_; }
 
   // virtio::GuestNetwork: the switch's upstream; passes through to the stack.
   void guest_attached(virtio::PortId port) override;
@@ -51,6 +60,7 @@ class Runtime final : public virtio::GuestNetwork {
 
  private:
   void log_attach_hints() const;
+  void start_api();
   void arm_counter_report();
   void report_counters();
 
@@ -67,6 +77,8 @@ class Runtime final : public virtio::GuestNetwork {
   std::unique_ptr<stack::DhcpServer> dhcp_;
   std::unique_ptr<dns::DnsServer> dns_;
   std::vector<std::unique_ptr<virtio::GuestListener>> listeners_;
+  std::unique_ptr<ControlApi> api_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   asio::signal_set signals_{io_, SIGINT, SIGTERM};
   asio::steady_timer report_timer_{io_};
   virtio::LinkCounters reported_link_;

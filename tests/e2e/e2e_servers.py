@@ -16,6 +16,8 @@
   e2e_servers.py many-sha ADDR PORT N BYTES SECS
                                                N concurrent clients of a sha-reply server, each sending BYTES
                                                of its own; exit 0 if all N answers match within SECS seconds
+  e2e_servers.py paced-sha ADDR PORT BYTES SECS a sha-reply client that spreads BYTES over SECS seconds;
+                                               exit 0 if the server's digest matches
   e2e_servers.py end-time ADDR PORT            TCP client: connect, send a line, wait up to 5 s for the end;
                                                prints "reset MS", "eof MS" or "open" (still open after 5 s)
 
@@ -185,6 +187,25 @@ def many_sha(addr, port, count, size, seconds):
     return 0 if ok == count else 1
 
 
+def paced_sha(addr, port, size, seconds):
+    s = socket.create_connection((addr, port), timeout=30)
+    s.settimeout(30)
+    digest, sent, steps = hashlib.sha256(), 0, 50
+    chunk = size // steps
+    for i in range(steps):
+        block = hashlib.sha256(str(i).encode()).digest() * (chunk // 32 + 1)
+        block = block[:chunk if i < steps - 1 else size - sent]
+        s.sendall(block)
+        digest.update(block)
+        sent += len(block)
+        time.sleep(seconds / steps)
+    s.shutdown(socket.SHUT_WR)
+    reply = s.recv(256).decode().strip()
+    want = f"{digest.hexdigest()} {sent}"
+    print(f"sent {sent} reply {reply!r} match {reply == want}", flush=True)
+    return 0 if reply == want else 1
+
+
 def end_time(addr, port):
     s = socket.create_connection((addr, port), timeout=5)
     start = time.monotonic()
@@ -219,6 +240,8 @@ def main(argv):
         return slow_reader(argv[2], int(argv[3]), float(argv[4]))
     elif mode == "many-sha":
         return many_sha(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), float(argv[6]))
+    elif mode == "paced-sha":
+        return paced_sha(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
     elif mode == "end-time":
         return end_time(argv[2], int(argv[3]))
     elif mode == "connect-many":

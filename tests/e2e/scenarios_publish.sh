@@ -194,3 +194,97 @@ scenario_publish_bad() {
   done
   pass "bad -p specs and unbindable ports: exit 2, one line naming --publish, nothing left behind"
 }
+
+# --- the control API ---------------------------------------------------------------------------------------
+
+register_scenario publish_api custom -p "$PUB_FLOWS_PORT:$PUB_GUEST:5003"
+
+setup_publish_api() {
+  make_namespaces
+  start_servers
+  VZNET_FLAGS+=(--api "$TMP/api.sock")
+  start_vznet
+  attach_guest
+  start_guest_servers
+}
+
+# api METHOD PATH [BODY]: one request; the body goes to $TMP/api.out, the status is printed.
+api() {
+  local data=()
+  [ $# -ge 3 ] && data=(-H 'Content-Type: application/json' --data "$3")
+  curl -sS --max-time 10 --unix-socket "$TMP/api.sock" -o "$TMP/api.out" -w '%{http_code}' -X "$1" \
+    "${data[@]}" "http://vznet$2" 2>"$TMP/api.err" || fail "API $1 $2: $(cat "$TMP/api.err")"
+}
+
+# expect_api STATUS METHOD PATH [BODY]
+expect_api() {
+  local want=$1 got
+  shift
+  got=$(api "$@")
+  [ "$got" = "$want" ] || fail "API $1 $2: status $got, expected $want: $(cat "$TMP/api.out")"
+}
+
+# expect_json WHAT PYTHON_EXPRESSION: the last answer, parsed as `d`, satisfies the expression.
+expect_json() {
+  "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$TMP/api.out" ||
+    fail "API answer for $1 does not satisfy '$2': $(head -c 2000 "$TMP/api.out")"
+}
+
+# TCP ports vznet listens on (published ports only: the API is a unix socket, never a TCP port).
+vznet_tcp_listeners() {
+  in_vz ss -Hltnp | grep "pid=$VZNET_PID," | awk '{print $4}' | sed 's/.*://' | sort -n | tr '\n' ' '
+}
+
+scenario_publish_api() {
+  [ "$(stat -c %a "$TMP/api.sock")" = 600 ] || fail "API socket mode is $(stat -c %a "$TMP/api.sock"), expected 600"
+  expect_api 200 GET /health
+  expect_json /health 'd == {"status": "ok"}'
+
+  # A transfer through the -p forward runs across every change below and must come through intact.
+  spawn "$NS_VZ" paced "$PY" "$SERVERS" paced-sha 127.0.0.1 "$PUB_FLOWS_PORT" 4000000 6
+  local paced=$SPAWNED id_tcp id_udp
+  wait_for "the paced transfer's flow" 10 bash -c \
+    "curl -s --unix-socket '$TMP/api.sock' http://vznet/flows | grep -q '\"$PUB_GUEST:5003\"'"
+
+  expect_api 201 POST /forwards '{"spec": "18095:192.168.64.2:80"}'
+  id_tcp=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/api.out")
+  fetch_from "$NS_VZ" "http://127.0.0.1:18095/index.html" "$TMP/guest-www/index.html" "forward added at run time"
+  expect_api 201 POST /forwards \
+    '{"host_address": "0.0.0.0", "host_port": 17009, "guest_address": "192.168.64.2", "guest_port": 7, "protocol": "udp"}'
+  id_udp=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/api.out")
+  in_lan timeout 10 "$PY" "$SERVERS" udp-roundtrip "$VZ_LAN_IP" 17009 1000 >"$TMP/udp-lan.out" 2>&1 ||
+    fail "UDP forward added at run time: $(cat "$TMP/udp-lan.out")"
+
+  expect_api 200 GET /forwards
+  expect_json /forwards "len(d) == 3 and sorted(f['ports'][0]['host_port'] for f in d) == [17009, $PUB_FLOWS_PORT, 18095]"
+  expect_api 200 GET /flows
+  expect_json /flows "any(f['direction'] == 'inbound' and f['protocol'] == 'tcp' and f['guest'] == '$PUB_GUEST:5003' and f['remote'].startswith('$GATEWAY:') and f['bytes_to_guest'] > 0 for f in d)"
+
+  # Bad requests are answered, not obeyed.
+  expect_api 400 POST /forwards '{"spec": '
+  expect_api 400 POST /forwards '{"spec": "0:80"}'
+  expect_api 400 POST /forwards '{"guest_port": 80, "colour": "red"}'
+  expect_api 409 POST /forwards '{"spec": "18095:80"}'
+  expect_json "409" "'in use' in d['error']"
+  expect_api 404 DELETE /forwards/999
+  expect_api 400 DELETE /forwards/abc
+  expect_api 404 GET /nope
+
+  expect_api 204 DELETE "/forwards/$id_tcp"
+  expect_no_connect "$NS_VZ" 127.0.0.1 18095 "forward removed at run time"
+  expect_api 204 DELETE "/forwards/$id_udp"
+  wait "$paced" || fail "the transfer running across API changes broke: $(cat "$TMP/paced.log")"
+  log "$(cat "$TMP/paced.log")"
+
+  udhcpc_once "$NS_GUEST" api
+  expect_api 200 GET /leases
+  expect_json /leases "any(l['state'] == 'bound' and l['address'] == '$(event_field "$BOUND_LINE" ip)' for l in d)"
+  expect_api 200 GET /stats
+  expect_json /stats "d['uptime_seconds'] > 0 and d['link']['from_guests']['frames'] > 0 and d['link']['to_guests']['bytes'] > 0 and d['forward']['inbound_tcp_opened'] >= 2 and d['forward']['inbound_udp_opened'] >= 1 and d['dhcp']['events']['ack'] >= 1 and 'tcp' in d['flows']"
+
+  # The guest cannot reach the API: vznet's only TCP listener is the published port.
+  local listeners
+  listeners=$(vznet_tcp_listeners)
+  [ "$listeners" = "$PUB_FLOWS_PORT " ] || fail "vznet listens on TCP ports '$listeners', expected only $PUB_FLOWS_PORT"
+  pass "control API: health, stats, leases, flows, forwards added and removed at run time without disturbing a transfer; errors as JSON ($FRAMING)"
+}
