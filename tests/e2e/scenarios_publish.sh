@@ -7,7 +7,7 @@ PUB_FLOWS_PORT=18085  # guest sha-reply :5003
 PUB_GUEST=192.168.64.2  # lib.sh's GUEST_IP (lib.sh is sourced after the scenario files)
 # shellcheck disable=SC2086  # the flag lists are meant to split
 {
-  register_scenario publish_http custom -p 18080:80 -p 0.0.0.0:18083:80 -p 18084:$PUB_GUEST:80
+  register_scenario publish_http custom -p 18080:80 -p 0.0.0.0:18083:80 -p 18084:$PUB_GUEST:80 -p "[::1]:18096:$PUB_GUEST:80"
   register_scenario publish_udp custom -p 17007:$PUB_GUEST:7/udp -p 0.0.0.0:17008:$PUB_GUEST:7/udp
   register_scenario publish_range custom -p 18090-18092:$PUB_GUEST:5090-5092 -p 18100-18102:$PUB_GUEST:5090
   register_scenario publish_bulk custom -p $PUB_FLOWS_PORT:$PUB_GUEST:5003 -p 18086:$PUB_GUEST:80
@@ -97,6 +97,9 @@ scenario_publish_http() {
   # An explicit guest address needs no lease.
   fetch_from "$NS_VZ" "http://127.0.0.1:18084/index.html" "$TMP/guest-www/index.html" "explicit guest address"
   guest_saw_client "$GATEWAY" || fail "a loopback client should appear as the gateway: $(tail -n 1 "$TMP/guest-http.log")"
+  # An IPv6 host address; the IPv4-only guest sees the client as the gateway.
+  fetch_from "$NS_VZ" "http://[::1]:18096/index.html" "$TMP/guest-www/index.html" "IPv6 host address [::1]"
+  guest_saw_client "$GATEWAY" || fail "an IPv6 client should appear as the gateway: $(tail -n 1 "$TMP/guest-http.log")"
 
   udhcpc_once "$NS_GUEST" publish
   local leased
@@ -109,7 +112,7 @@ scenario_publish_http() {
   guest_saw_client "$LAN_IP" || fail "the guest did not see the LAN client's address: $(tail -n 1 "$TMP/guest-http.log")"
   # The default bind (127.0.0.1) is not.
   expect_no_connect "$NS_LAN" "$VZ_LAN_IP" 18080 "default bind from the LAN"
-  pass "published TCP: loopback and 0.0.0.0 binds, default and explicit targets, client addresses ($FRAMING)"
+  pass "published TCP: loopback, [::1] and 0.0.0.0 binds, default and explicit targets, client addresses ($FRAMING)"
 }
 
 scenario_publish_udp() {
