@@ -1,5 +1,6 @@
-// PortSwitch: learns guest MACs from source addresses, hands every guest frame to the stack (never to another
-// guest), and delivers the stack's frames to the owning port or, for group/unknown destinations, to every port.
+// PortSwitch: learns guest MACs from the source addresses of admitted frames, hands guest frames to the stack
+// (and, with guest-to-guest on, to the port owning the destination, or floods them), and delivers the stack's
+// frames to the owning port or, for group/unknown destinations, to every port. Policy is the FrameFilter's.
 #include "virtio/port_switch.h"
 
 #include <algorithm>
@@ -33,18 +34,22 @@ std::size_t PortSwitch::MacHash::operator()(const MacAddress& m) const noexcept 
 
 void PortSwitch::send_to_guests(Frame frame) {
   if (frame.size() < kEthernetHeaderSize || ports_.empty()) return;
+  if (!stack_mac_) {
+    const MacAddress source = mac_at(frame, 6);
+    if (!is_group_address(source)) stack_mac_ = source;
+  }
   const MacAddress destination = mac_at(frame, 0);
   if (!is_group_address(destination)) {
     auto it = port_by_mac_.find(destination);
     if (it != port_by_mac_.end()) {
       auto port = ports_.find(it->second);
       if (port != ports_.end()) {
-        port->second->send_frame(frame);
+        deliver(*port->second, frame);
         return;
       }
     }
   }
-  for (auto& [id, port] : ports_) port->send_frame(frame);
+  for (auto& [id, port] : ports_) deliver(*port, frame);
 }
 
 void PortSwitch::port_attached(GuestPort& port) {
@@ -54,23 +59,64 @@ void PortSwitch::port_attached(GuestPort& port) {
 
 void PortSwitch::frame_received(GuestPort& port, Frame frame) {
   if (frame.size() < kEthernetHeaderSize) return;  // transports drop runts; be safe against any other caller
-  const MacAddress source = mac_at(frame, 6);
-  if (!is_group_address(source)) {
-    auto it = port_by_mac_.find(source);
-    if (it != port_by_mac_.end()) {
-      it->second = port.id();  // a MAC moving between ports (guest restarted on another socket) follows it
-    } else if (port_by_mac_.size() < kMaxLearnedMacs) {
-      port_by_mac_.emplace(source, port.id());
-    }
+  const Admission admission = filter_ != nullptr ? filter_->admit(port.id(), frame) : Admission::forward;
+  if (admission == Admission::drop) return;
+  learn(mac_at(frame, 6), port.id());
+  if (guest_to_guest_ && admission == Admission::forward) {
+    switch_between_guests(port.id(), frame);
+  } else {
+    network_.guest_frame(port.id(), frame);
   }
-  network_.guest_frame(port.id(), frame);
 }
 
 void PortSwitch::port_detached(GuestPort& port) {
   const PortId id = port.id();
   if (ports_.erase(id) == 0) return;
   std::erase_if(port_by_mac_, [id](const auto& entry) { return entry.second == id; });
+  if (filter_ != nullptr) filter_->port_detached(id);
   network_.guest_detached(id);
+}
+
+void PortSwitch::learn(const MacAddress& source, PortId port) {
+  // Group sources are never learned, nor the stack's own MAC: a guest claiming it must not draw other guests'
+  // frames meant for the stack. With a filter, only the port's own MAC gets this far.
+  if (is_group_address(source) || (stack_mac_ && source == *stack_mac_)) return;
+  auto it = port_by_mac_.find(source);
+  if (it != port_by_mac_.end()) {
+    it->second = port;  // a MAC moving between ports (guest restarted on another socket) follows it
+  } else if (port_by_mac_.size() < kMaxLearnedMacs) {
+    port_by_mac_.emplace(source, port);
+  }
+}
+
+void PortSwitch::deliver(GuestPort& port, Frame frame) {
+  if (filter_ != nullptr) filter_->to_guest(port.id(), frame);
+  port.send_frame(frame);
+}
+
+void PortSwitch::switch_between_guests(PortId from, Frame frame) {
+  const MacAddress destination = mac_at(frame, 0);
+  if (!is_group_address(destination)) {
+    if (stack_mac_ && destination == *stack_mac_) {
+      network_.guest_frame(from, frame);
+      return;
+    }
+    auto it = port_by_mac_.find(destination);
+    if (it != port_by_mac_.end()) {
+      auto port = ports_.find(it->second);
+      if (it->second != from && port != ports_.end()) {
+        deliver(*port->second, frame);
+      } else {
+        network_.guest_frame(from, frame);  // to the sender's own MAC: the stack ignores it, as without switching
+      }
+      return;
+    }
+  }
+  network_.guest_frame(from, frame);
+  // Group or not yet learned: flooded like a learning switch does, to everyone but the sender.
+  for (auto& [id, port] : ports_) {
+    if (id != from) deliver(*port, frame);
+  }
 }
 
 }  // namespace vznet::virtio

@@ -1,10 +1,12 @@
 // The virtual switch between guest ports and the stack: learns which port each guest MAC lives behind, hands
 // guest frames to the stack, and sends the stack's frames to the right port (broadcast/unknown: every port).
-// Guests never see each other's frames here; guest-to-guest policy belongs to a later layer.
+// Optionally switches frames between guests, and asks a FrameFilter which guest frames may enter at all (the
+// anti-spoofing policy itself lives in stack/guest_guard.h: virtio knows frames, not IP).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 
 #include "virtio/guest_port.h"
@@ -22,6 +24,33 @@ class GuestNetwork {
   virtual void guest_detached(PortId port) = 0;
 };
 
+/// What a FrameFilter decides about one guest frame.
+enum class Admission : std::uint8_t {
+  drop,        ///< not admitted: it reaches nobody and teaches the switch nothing (the filter counts why)
+  stack_only,  ///< to the stack, never to another guest (traffic the filter cannot vouch for between guests)
+  forward,     ///< to the stack and, with guest-to-guest traffic on, to other guests
+};
+
+/// Decides which guest frames may enter the network, and watches what is sent to guests (anti-spoofing lives
+/// behind this, in stack/guest_guard.h). Single-threaded, called on the loop; frames are valid during the call.
+class FrameFilter {
+ public:
+  virtual ~FrameFilter() = default;
+  /// A frame `port` sent (at least an Ethernet header long).
+  virtual Admission admit(PortId port, Frame frame) = 0;
+  /// A frame about to be delivered to `port`, from the stack or from another guest.
+  virtual void to_guest(PortId port, Frame frame) = 0;
+  /// `port` is gone; forget it.
+  virtual void port_detached(PortId port) = 0;
+};
+
+/// Routing, in frame_received:
+///  - filter set and not admitted: dropped.
+///  - guest-to-guest off (default), or the filter says stack_only: to the stack only.
+///  - guest-to-guest on: unicast to a MAC learned on another port goes to that port only; unicast to the stack's
+///    MAC (or to the sender's own) to the stack only; group and unknown destinations to the stack and every
+///    other port (never back to the sender).
+/// Every delivery to a port passes through FrameFilter::to_guest first.
 class PortSwitch final : public PortEvents {
  public:
   explicit PortSwitch(GuestNetwork& network) : network_(network) {}
@@ -31,6 +60,16 @@ class PortSwitch final : public PortEvents {
   void send_to_guests(Frame frame);
   std::size_t port_count() const { return ports_.size(); }
 
+  /// Installs (or, with nullptr, removes) the filter every guest frame must pass. Not owned; it must outlive
+  /// the switch or be removed first. Without a filter every frame is admitted (forward).
+  void set_filter(FrameFilter* filter) { filter_ = filter; }
+  /// Lets guests reach each other (--allow-guest-traffic). Off by default: guest frames reach the stack only.
+  void set_guest_to_guest(bool allowed) { guest_to_guest_ = allowed; }
+  bool guest_to_guest() const { return guest_to_guest_; }
+  /// The stack's own MAC (stack::StackConfig::gateway_mac): unicast to it goes to the stack only, and no guest
+  /// port ever learns it. If never set, it is taken from the source of the first frame the stack sends.
+  void set_stack_mac(const MacAddress& mac) { stack_mac_ = mac; }
+
   void port_attached(GuestPort& port) override;
   void frame_received(GuestPort& port, Frame frame) override;
   void port_detached(GuestPort& port) override;
@@ -39,7 +78,14 @@ class PortSwitch final : public PortEvents {
   struct MacHash {
     std::size_t operator()(const MacAddress& m) const noexcept;
   };
+  void learn(const MacAddress& source, PortId port);
+  void deliver(GuestPort& port, Frame frame);
+  void switch_between_guests(PortId from, Frame frame);
+
   GuestNetwork& network_;
+  FrameFilter* filter_ = nullptr;
+  bool guest_to_guest_ = false;
+  std::optional<MacAddress> stack_mac_;
   std::unordered_map<PortId, GuestPort*> ports_;
   std::unordered_map<MacAddress, PortId, MacHash> port_by_mac_;
 };

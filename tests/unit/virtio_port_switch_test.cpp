@@ -1,9 +1,11 @@
 // Unit tests for PortSwitch: guest frames go to the stack only, MAC learning routes unicast to one port,
-// broadcast/multicast/unknown go to every port, detach forgets MACs. Fake ports, no sockets.
+// broadcast/multicast/unknown go to every port, detach forgets MACs; with a FrameFilter, dropped frames go
+// nowhere and teach nothing; with guest-to-guest on, frames are switched between ports. Fake ports, no sockets.
 #include "virtio/port_switch.h"
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <vector>
 
 #include "virtio_test_support.h"
@@ -32,6 +34,19 @@ struct FakeNetwork : GuestNetwork {
   void guest_detached(PortId port) override { detached.push_back(port); }
   std::vector<PortId> attached, detached;
   std::vector<std::pair<PortId, Bytes>> frames;
+};
+
+/// Admits what `verdict` says (forward by default) and records what it was shown.
+struct FakeFilter : FrameFilter {
+  Admission admit(PortId port, Frame frame) override {
+    admitted.push_back({port, Bytes(frame.begin(), frame.end())});
+    return verdict ? verdict(port, frame) : Admission::forward;
+  }
+  void to_guest(PortId port, Frame frame) override { delivered.push_back({port, Bytes(frame.begin(), frame.end())}); }
+  void port_detached(PortId port) override { detached.push_back(port); }
+  std::function<Admission(PortId, Frame)> verdict;
+  std::vector<std::pair<PortId, Bytes>> admitted, delivered;
+  std::vector<PortId> detached;
 };
 
 Bytes frame_between(const MacAddress& destination, const MacAddress& source) {
@@ -127,6 +142,141 @@ TEST_F(VirtioPortSwitch, RuntsFromTheStackAreIgnored) {
   sw.send_to_guests(Bytes(10, 0xff));
   EXPECT_TRUE(a.sent.empty());
   EXPECT_TRUE(b.sent.empty());
+}
+
+struct VirtioPortSwitchFiltered : VirtioPortSwitch {
+  FakeFilter filter;
+  void SetUp() override {
+    VirtioPortSwitch::SetUp();
+    sw.set_filter(&filter);
+  }
+  /// A and B each send one frame to the stack (flooded too with guest-to-guest on and no stack MAC known yet),
+  /// so the switch knows their MACs; then the records start afresh.
+  void learn_both() {
+    sw.frame_received(a, frame_between(kGateway, kGuestA));
+    sw.frame_received(b, frame_between(kGateway, kGuestB));
+    network.frames.clear();
+    a.sent.clear();
+    b.sent.clear();
+    filter.delivered.clear();
+  }
+};
+
+TEST_F(VirtioPortSwitchFiltered, DroppedFramesReachNobodyAndTeachNothing) {
+  filter.verdict = [](PortId, Frame) { return Admission::drop; };
+  sw.set_guest_to_guest(true);
+  sw.frame_received(a, frame_between(kBroadcast, kGuestA));
+  sw.frame_received(a, frame_between(kGateway, kGuestA));
+  EXPECT_EQ(filter.admitted.size(), 2u);
+  EXPECT_TRUE(network.frames.empty());
+  EXPECT_TRUE(b.sent.empty());
+  const Bytes to_a = frame_between(kGuestA, kGateway);
+  sw.send_to_guests(to_a);
+  EXPECT_EQ(b.sent, std::vector<Bytes>{to_a}) << "A's MAC was not learned: flooded";
+}
+
+TEST_F(VirtioPortSwitchFiltered, WithoutGuestToGuestAFrameForAnotherGuestReachesOnlyTheStack) {
+  learn_both();
+  const Bytes to_b = frame_between(kGuestB, kGuestA);
+  sw.frame_received(a, to_b);
+  sw.frame_received(a, frame_between(kBroadcast, kGuestA));
+  ASSERT_EQ(network.frames.size(), 2u);
+  EXPECT_EQ(network.frames[0].second, to_b);
+  EXPECT_TRUE(b.sent.empty());
+  EXPECT_TRUE(filter.delivered.empty());
+}
+
+TEST_F(VirtioPortSwitchFiltered, GuestToGuestUnicastReachesTheOwnerOnly) {
+  sw.set_guest_to_guest(true);
+  learn_both();
+  const Bytes to_b = frame_between(kGuestB, kGuestA);
+  sw.frame_received(a, to_b);
+  EXPECT_EQ(b.sent, std::vector<Bytes>{to_b});
+  EXPECT_TRUE(a.sent.empty());
+  EXPECT_TRUE(network.frames.empty()) << "not to the stack";
+  ASSERT_EQ(filter.delivered.size(), 1u);
+  EXPECT_EQ(filter.delivered[0].first, 2u) << "guest-to-guest deliveries pass to_guest too";
+}
+
+TEST_F(VirtioPortSwitchFiltered, GuestToGuestGroupAndUnknownReachTheStackAndTheOthersNotTheSender) {
+  sw.set_guest_to_guest(true);
+  FakePort c{3};
+  sw.port_attached(c);
+  learn_both();
+  const MacAddress unknown{0x02, 0, 0, 0, 0, 0x77};
+  for (const MacAddress& destination : {kBroadcast, kMulticast, unknown}) {
+    network.frames.clear();
+    a.sent.clear();
+    b.sent.clear();
+    c.sent.clear();
+    const Bytes frame = frame_between(destination, kGuestA);
+    sw.frame_received(a, frame);
+    ASSERT_EQ(network.frames.size(), 1u);
+    EXPECT_EQ(network.frames[0].second, frame);
+    EXPECT_TRUE(a.sent.empty());
+    EXPECT_EQ(b.sent, std::vector<Bytes>{frame});
+    EXPECT_EQ(c.sent, std::vector<Bytes>{frame});
+  }
+}
+
+TEST_F(VirtioPortSwitchFiltered, GuestToGuestFramesForTheStackOrTheSenderReachOnlyTheStack) {
+  sw.set_guest_to_guest(true);
+  sw.set_stack_mac(kGateway);
+  learn_both();
+  sw.frame_received(a, frame_between(kGateway, kGuestA));
+  sw.frame_received(a, frame_between(kGuestA, kGuestA));
+  EXPECT_EQ(network.frames.size(), 2u);
+  EXPECT_TRUE(a.sent.empty());
+  EXPECT_TRUE(b.sent.empty());
+}
+
+TEST_F(VirtioPortSwitchFiltered, TheStackMacIsLearnedFromTheStacksFramesAndNeverFromAGuest) {
+  sw.set_guest_to_guest(true);
+  sw.send_to_guests(frame_between(kBroadcast, kGateway));  // no set_stack_mac: taken from here
+  a.sent.clear();
+  b.sent.clear();
+  sw.frame_received(a, frame_between(kBroadcast, kGateway));  // A claims the gateway's MAC (no real filter here)
+  sw.frame_received(b, frame_between(kGateway, kGuestB));
+  EXPECT_EQ(network.frames.back().second, frame_between(kGateway, kGuestB));
+  EXPECT_TRUE(a.sent.empty()) << "B's frame for the stack is not drawn to A";
+}
+
+TEST_F(VirtioPortSwitchFiltered, StackOnlyFramesAreNotSwitched) {
+  sw.set_guest_to_guest(true);
+  learn_both();
+  filter.verdict = [](PortId, Frame) { return Admission::stack_only; };
+  sw.frame_received(a, frame_between(kBroadcast, kGuestA));
+  sw.frame_received(a, frame_between(kGuestB, kGuestA));
+  EXPECT_EQ(network.frames.size(), 2u);
+  EXPECT_TRUE(b.sent.empty());
+}
+
+TEST_F(VirtioPortSwitchFiltered, StackDeliveriesPassToGuest) {
+  learn_both();
+  const Bytes to_b = frame_between(kGuestB, kGateway);
+  const Bytes broadcast = frame_between(kBroadcast, kGateway);
+  sw.send_to_guests(to_b);
+  sw.send_to_guests(broadcast);
+  ASSERT_EQ(filter.delivered.size(), 3u);
+  EXPECT_EQ(filter.delivered[0], (std::pair<PortId, Bytes>{2, to_b}));
+  EXPECT_EQ(filter.delivered[1].second, broadcast);
+  EXPECT_EQ(filter.delivered[2].second, broadcast);
+  EXPECT_EQ(b.sent, (std::vector<Bytes>{to_b, broadcast}));
+}
+
+TEST_F(VirtioPortSwitchFiltered, DetachTellsTheFilter) {
+  sw.port_detached(a);
+  sw.port_detached(a);  // twice: reported once
+  EXPECT_EQ(filter.detached, std::vector<PortId>{1});
+}
+
+TEST_F(VirtioPortSwitch, GuestToGuestWithoutAFilterSwitchesEverything) {
+  sw.set_guest_to_guest(true);
+  sw.frame_received(b, frame_between(kGateway, kGuestB));
+  const Bytes to_b = frame_between(kGuestB, kGuestA);
+  sw.frame_received(a, to_b);
+  EXPECT_EQ(b.sent, std::vector<Bytes>{to_b});
+  EXPECT_EQ(network.frames.size(), 1u);
 }
 
 }  // namespace
