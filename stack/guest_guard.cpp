@@ -157,7 +157,12 @@ GuestGuard::Decision GuestGuard::decide_ipv4(PortState& state, ByteSpan ip) {
 }
 
 GuestGuard::Decision GuestGuard::decide_dhcp_client(PortState& state, Ipv4Address source, ByteSpan dhcp) {
-  if (!source.is_unspecified() && !state.owns(source)) return {Admission::drop, GuardDrop::ip_spoof};
+  // A port without an address may renew one it held before vznet restarted (the guard never saw that ACK):
+  // the message reaches only the stack's DHCP server, which ACKs it only if the address is free or the
+  // client's, and the ACK is snooped like any other. A port with an address uses it.
+  if (!source.is_unspecified() && state.has_address() && !state.owns(source)) {
+    return {Admission::drop, GuardDrop::ip_spoof};
+  }
   // A request for another MAC would let one guest drain the pool or take a reservation: one port, one client.
   if (dhcp.size() >= kChaddrOffset + 6 && mac_at(dhcp, kChaddrOffset) != *state.mac) {
     return {Admission::drop, GuardDrop::foreign_mac};

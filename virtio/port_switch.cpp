@@ -57,8 +57,27 @@ void PortSwitch::port_attached(GuestPort& port) {
   network_.guest_attached(port.id());
 }
 
+void PortSwitch::probe_previous_owner(PortId owner, const MacAddress& mac) {
+  auto port = ports_.find(owner);
+  if (port == ports_.end()) return;
+  const auto now = std::chrono::steady_clock::now();
+  auto [last, first_time] = last_probe_.try_emplace(owner, now);
+  if (!first_time && now - last->second < std::chrono::seconds(1)) return;
+  last->second = now;
+  // IEEE 802 "local experimental" EtherType: every guest stack ignores it.
+  std::array<std::uint8_t, 60> probe{};
+  std::memcpy(probe.data(), mac.data(), mac.size());
+  if (stack_mac_) std::memcpy(probe.data() + 6, stack_mac_->data(), stack_mac_->size());
+  probe[12] = 0x88;
+  probe[13] = 0xB5;
+  port->second->send_frame(probe);
+}
+
 void PortSwitch::frame_received(GuestPort& port, Frame frame) {
   if (frame.size() < kEthernetHeaderSize) return;  // transports drop runts; be safe against any other caller
+  if (auto owner = port_by_mac_.find(mac_at(frame, 6)); owner != port_by_mac_.end() && owner->second != port.id()) {
+    probe_previous_owner(owner->second, owner->first);
+  }
   const Admission admission = filter_ != nullptr ? filter_->admit(port.id(), frame) : Admission::forward;
   if (admission == Admission::drop) return;
   learn(mac_at(frame, 6), port.id());
@@ -73,6 +92,7 @@ void PortSwitch::port_detached(GuestPort& port) {
   const PortId id = port.id();
   if (ports_.erase(id) == 0) return;
   std::erase_if(port_by_mac_, [id](const auto& entry) { return entry.second == id; });
+  last_probe_.erase(id);
   if (filter_ != nullptr) filter_->port_detached(id);
   network_.guest_detached(id);
 }

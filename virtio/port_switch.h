@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
@@ -79,6 +80,10 @@ class PortSwitch final : public PortEvents {
     std::size_t operator()(const MacAddress& m) const noexcept;
   };
   void learn(const MacAddress& source, PortId port);
+  /// A frame on one port uses a MAC learned on another, still attached, port: usually the same guest back on
+  /// a new socket while its old datagram port lingers (a datagram peer only detaches when a send to it
+  /// fails). A harmless frame to the old port (at most once a second) lets its transport find out.
+  void probe_previous_owner(PortId owner, const MacAddress& mac);
   void deliver(GuestPort& port, Frame frame);
   void switch_between_guests(PortId from, Frame frame);
 
@@ -86,6 +91,7 @@ class PortSwitch final : public PortEvents {
   FrameFilter* filter_ = nullptr;
   bool guest_to_guest_ = false;
   std::optional<MacAddress> stack_mac_;
+  std::unordered_map<PortId, std::chrono::steady_clock::time_point> last_probe_;
   std::unordered_map<PortId, GuestPort*> ports_;
   std::unordered_map<MacAddress, PortId, MacHash> port_by_mac_;
 };

@@ -16,6 +16,9 @@ SERVERS="$E2E_DIR/e2e_servers.py"
 
 GATEWAY=192.168.64.1
 GUEST_IP=192.168.64.2
+# The guest's MAC, reserved to GUEST_IP with --dhcp-static: vznet's anti-spoofing lets a guest use an address
+# it leased by DHCP or one reserved for its MAC, and the harness's guests have static addresses.
+GUEST_MAC=52:54:00:e2:e0:10
 LAN_IP=10.77.0.2
 VZ_LAN_IP=10.77.0.1
 TAP=vzt0
@@ -230,8 +233,10 @@ cpu_centis() {
 # shellcheck disable=SC2120  # callers may pass extra flags; none do yet
 start_vznet() {
   # shellcheck disable=SC2046
+  local reserve=(--dhcp-static "$GUEST_MAC=$GUEST_IP")
+  [ "$STANDIN" = 1 ] && reserve=()
   spawn "$NS_VZ" vznet $(vznet_command) --listen "unix://$TMP/s.sock" --listen "unixgram://$TMP/d.sock" \
-    --listen "unixpacket://$TMP/p.sock" --mtu "$MTU" --log-level debug "${VZNET_FLAGS[@]}" "$@"
+    --listen "unixpacket://$TMP/p.sock" --mtu "$MTU" --log-level debug "${reserve[@]}" "${VZNET_FLAGS[@]}" "$@"
   VZNET_PID=$SPAWNED
   wait_for "vznet's socket files" 10 sockets_ready
   kill -0 "$VZNET_PID" 2>/dev/null || fail "vznet exited during start-up"
@@ -266,6 +271,7 @@ attach_guest() {
   spawn "$NS_GUEST" relay "$RELAY" --tap "$TAP" --connect "$(framing_uri)" --mtu "$MTU" "${extra[@]}"
   RELAY_PID=$SPAWNED
   wait_for "tap $TAP in GUEST" 10 tap_exists
+  in_guest ip link set "$TAP" address "$GUEST_MAC" || fail "guest MAC"
   in_guest ip addr add "$GUEST_IP/24" dev "$TAP" || fail "guest address"
   in_guest ip link set "$TAP" up || fail "guest link up"
   in_guest ip route add default via "$GATEWAY" || fail "guest default route"

@@ -82,7 +82,7 @@ TEST_F(VirtioPortSwitch, AttachAndDetachReachTheNetwork) {
 }
 
 TEST_F(VirtioPortSwitch, GuestFramesGoToTheStackOnlyNeverToAnotherGuest) {
-  sw.frame_received(b, frame_between(kGuestB, kGuestA));  // teach B's MAC
+  sw.frame_received(b, frame_between(kGateway, kGuestB));  // teach B's MAC
   const Bytes to_b = frame_between(kGuestB, kGuestA);
   sw.frame_received(a, to_b);
   sw.frame_received(a, frame_between(kBroadcast, kGuestA));
@@ -133,6 +133,15 @@ TEST_F(VirtioPortSwitch, DetachForgetsThePortsMacs) {
 TEST_F(VirtioPortSwitch, MacThatMovesFollowsTheNewPort) {
   sw.frame_received(a, frame_between(kGateway, kGuestA));
   sw.frame_received(b, frame_between(kGateway, kGuestA));
+  // The old port gets one liveness probe (a dead datagram peer is detached when it fails)...
+  ASSERT_EQ(a.sent.size(), 1u);
+  EXPECT_EQ(a.sent[0][12], 0x88);
+  EXPECT_EQ(a.sent[0][13], 0xB5) << "IEEE local experimental EtherType: ignored by every guest";
+  EXPECT_TRUE(std::equal(kGuestA.begin(), kGuestA.end(), a.sent[0].begin()));
+  // ...at most once a second, however many frames the new port sends.
+  sw.frame_received(b, frame_between(kGateway, kGuestA));
+  EXPECT_EQ(a.sent.size(), 1u);
+  a.sent.clear();
   sw.send_to_guests(frame_between(kGuestA, kGateway));
   EXPECT_TRUE(a.sent.empty());
   EXPECT_EQ(b.sent.size(), 1u);
