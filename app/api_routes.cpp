@@ -43,6 +43,7 @@ json stats(Runtime& rt) {
         {"to_guests", {{"frames", link.frames_out}, {"bytes", link.bytes_out}}},
         {"drops", counter_object(virtio::kLinkDropNames, link.drops)}}},
       {"stack", {{"drops", counter_object(stack::kStackDropNames, rt.stack_counters().drops)}}},
+      {"guard", {{"drops", counter_object(stack::kGuardDropNames, rt.guard().counters().drops)}}},
       {"flows",
        {{"tcp", flows.count(IpProtocol::tcp)},
         {"udp", flows.count(IpProtocol::udp)},

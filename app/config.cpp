@@ -39,7 +39,18 @@ const char* const kFooter =
     "  lease. The guest sees a client's own address, or the gateway for loopback and IPv6 clients.\n"
     "\n"
     "Control API (--api PATH, a 0600 unix socket): curl --unix-socket PATH http://vznet/stats\n"
-    "  GET /health /stats /leases /flows /forwards;  POST /forwards {\"spec\": \"8080:80\"};  DELETE /forwards/ID";
+    "  GET /health /stats /leases /flows /forwards;  POST /forwards {\"spec\": \"8080:80\"};  DELETE /forwards/ID\n"
+    "\n"
+    "Egress policy: RULE = CIDR[:PORT[-PORT]][/tcp|/udp|/icmp], judged on the address vznet dials when the\n"
+    "flow starts (the gateway is the host's 127.0.0.1). The most specific matching rule wins: the longest\n"
+    "prefix, then the narrower port range, then a protocol-specific rule over an any-protocol one; on a tie\n"
+    "deny wins. No rule matches: --egress-default. DHCP and DNS on the gateway are always reachable.\n"
+    "  --block-private                        no LAN, no cloud metadata (169.254.169.254), not the host's addresses\n"
+    "  --egress-deny 169.254.169.254          only the metadata service\n"
+    "  --egress-deny 0.0.0.0/0 --egress-allow 172.16.0.0/22:30000-32767/tcp   only NodePorts on one network\n"
+    "  --block-private --egress-allow 10.1.2.3:443/tcp   no LAN except one service (a /32 beats a /8)\n"
+    "Denied TCP gets a reset, denied UDP and ping an ICMP administratively-prohibited; each is counted\n"
+    "(GET /stats) and logged with the rule that matched.";
 
 ParseOutcome usage_error(const std::string& message) { return {std::nullopt, 2, "vznet: " + message}; }
 
@@ -197,6 +208,24 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       ->type_name("[IP:]PORT:[GUEST_IP:]PORT[/udp]");
   cli.add_option("--api", config.api_socket, "Serve the control API (HTTP, JSON) on this unix socket")
       ->type_name("PATH");
+  std::vector<std::string> egress_allow_texts, egress_deny_texts;
+  std::string egress_default_text = "allow";
+  bool block_host = false;
+  cli.add_option("--egress-allow", egress_allow_texts, "Allow new flows to these destinations (repeatable)")
+      ->type_name("RULE");
+  cli.add_option("--egress-deny", egress_deny_texts, "Deny new flows to these destinations (repeatable)")
+      ->type_name("RULE");
+  cli.add_option("--egress-default", egress_default_text, "What no rule matches gets")
+      ->capture_default_str()->check(CLI::IsMember({"allow", "deny"}));
+  cli.add_flag("--block-private", config.block_private,
+               "Deny 10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16 and the host's own addresses");
+  cli.add_flag("--block-host", block_host, "Deny the host's loopback (what the gateway address reaches)");
+  cli.add_option("--policy-file", config.policy_file,
+                 "Egress rules, one per line: allow RULE, deny RULE, default allow|deny, block-private, block-host")
+      ->type_name("PATH");
+  cli.add_flag("--egress-log", config.egress_log, "Log every allowed flow too (one line each), for audit");
+  cli.add_flag("--allow-guest-traffic", config.allow_guest_traffic,
+               "Let guests on this vznet reach each other (spoofing is refused either way)");
 
   try {
     cli.parse(argc, argv);
@@ -232,6 +261,18 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       return usage_error(std::string("--publish: ") + e.what());
     }
   }
+  try {
+    for (const auto& text : egress_allow_texts) config.egress.add(forward::parse_egress_rule(forward::EgressAction::allow, text));
+  } catch (const std::invalid_argument& e) {
+    return usage_error(std::string("--egress-allow: ") + e.what());
+  }
+  try {
+    for (const auto& text : egress_deny_texts) config.egress.add(forward::parse_egress_rule(forward::EgressAction::deny, text));
+  } catch (const std::invalid_argument& e) {
+    return usage_error(std::string("--egress-deny: ") + e.what());
+  }
+  config.egress.set_default(forward::parse_egress_action(egress_default_text));
+  config.egress.set_block_host(block_host);
   config.connect_timeout = std::chrono::seconds(connect_timeout);
   config.tcp_timeout = std::chrono::seconds(tcp_timeout);
   config.udp_timeout = std::chrono::seconds(udp_timeout);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dns/dns_config.h"
+#include "forward/egress_policy.h"
 #include "forward/publish_spec.h"
 #include "stack/dhcp_config.h"
 #include "stack/ipv4_address.h"
@@ -38,6 +39,14 @@ struct Config {
   std::vector<forward::PublishSpec> publish;
   /// --api: the control API's unix socket (empty: no API).
   std::string api_socket;
+  /// --egress-allow/--egress-deny/--egress-default/--block-host. --block-private and --policy-file need the
+  /// host's addresses and a file, so the Runtime completes the policy from the two fields after it.
+  forward::EgressPolicy egress;
+  bool block_private = false;
+  std::string policy_file;
+  bool egress_log = false;
+  /// --allow-guest-traffic: guests on one vznet may reach each other on the link (spoofing rules still hold).
+  bool allow_guest_traffic = false;
 
   Ipv4Address gateway() const { return subnet.host(1); }
   Ipv4Address first_guest() const { return subnet.host(2); }

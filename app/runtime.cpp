@@ -2,12 +2,15 @@
 #include "app/runtime.h"
 
 #include "app/api_routes.h"
+#include "app/host_addresses.h"
 
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 #include <asio/post.hpp>
 #include <filesystem>
@@ -20,8 +23,36 @@ namespace {
 /// notice a misbehaving guest, rarely enough that a flood of bad frames costs one line per interval.
 constexpr auto kCounterReportInterval = std::chrono::seconds(10);
 
+/// The egress policy from the flags, completed with --block-private (which needs the host's addresses) and
+/// --policy-file. Throws std::runtime_error naming the flag.
+forward::EgressPolicy complete_egress_policy(const Config& c) {
+  forward::EgressPolicy policy = c.egress;
+  if (!c.block_private && c.policy_file.empty()) return policy;
+  std::vector<Ipv4Address> host_addresses;
+  try {
+    host_addresses = host_ipv4_addresses();
+  } catch (const std::system_error& e) {
+    throw std::runtime_error(std::string("--block-private: cannot list the host's addresses: ") + e.what());
+  }
+  if (c.block_private) policy.add_private_ranges(host_addresses);
+  if (!c.policy_file.empty()) {
+    std::ifstream file(c.policy_file);
+    std::ostringstream text;
+    text << file.rdbuf();
+    if (!file) throw std::runtime_error("--policy-file " + c.policy_file + ": cannot read it");
+    try {
+      policy = forward::parse_policy_text(text.str(), host_addresses, std::move(policy));
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error("--policy-file " + c.policy_file + ": " + e.what());
+    }
+  }
+  return policy;
+}
+
 forward::ForwardConfig forward_config(const Config& c) {
   forward::ForwardConfig f;
+  f.egress = complete_egress_policy(c);
+  f.egress_log = c.egress_log;
   f.connect_timeout = c.connect_timeout;
   f.tcp_idle_timeout = c.tcp_timeout;
   f.udp_idle_timeout = c.udp_timeout;
@@ -52,6 +83,11 @@ Runtime::Runtime(const Config& config) : config_(config) {
   stack_config.subnet = config_.subnet;
   stack_config.gateway = config_.gateway();
   stack_config.mtu = config_.mtu;
+  guard_ = std::make_unique<stack::GuestGuard>(
+      stack::GuardConfig{stack_config.subnet, stack_config.gateway, stack_config.gateway_mac, config_.dhcp.statics});
+  switch_.set_stack_mac(stack_config.gateway_mac);
+  switch_.set_filter(guard_.get());
+  switch_.set_guest_to_guest(config_.allow_guest_traffic);
   stack_ = std::make_unique<stack::Stack>(
       io_, stack_config, [this](virtio::Frame frame) { switch_.send_to_guests(frame); }, stack_counters_);
   forwarder_ = std::make_unique<forward::Forwarder>(io_, *stack_, forward_config(config_), forward_counters_);
@@ -123,6 +159,9 @@ void Runtime::start() {
   for (const auto& uri : uris) spdlog::info("listening on {}", uri.text);  // only once all of them are
   spdlog::info("gateway {} (host loopback), guests from {} in {}, MTU {}", config_.gateway().to_string(),
                config_.first_guest().to_string(), config_.subnet.to_string(), config_.mtu);
+  if (const auto& policy = forwarder_->context().config.egress; !policy.empty()) {
+    for (const std::string& line : policy.describe()) spdlog::info("egress policy: {}", line);
+  }
   if (config_.listen.empty()) log_attach_hints();
   signals_.async_wait([this](const std::error_code& ec, int signal) {
     if (ec) return;
@@ -203,6 +242,7 @@ void Runtime::report_counters() {
        {describe_changes(virtio::kLinkDropNames, link_counters_.drops, reported_link_.drops),
         describe_changes(stack::kStackDropNames, stack_counters_.drops, reported_stack_.drops),
         describe_changes(stack::kDhcpDropNames, dhcp_counters_.drops, reported_dhcp_.drops),
+        describe_changes(stack::kGuardDropNames, guard_->counters().drops, reported_guard_.drops),
         describe_changes(dns::kDnsEventNames, dns_->counters().events, reported_dns_.events, [](std::size_t i) {
           return std::find(kDnsTroubles.begin(), kDnsTroubles.end(), static_cast<dns::DnsEvent>(i)) !=
                  kDnsTroubles.end();
@@ -215,6 +255,7 @@ void Runtime::report_counters() {
   reported_link_ = link_counters_;
   reported_stack_ = stack_counters_;
   reported_dhcp_ = dhcp_counters_;
+  reported_guard_ = guard_->counters();
   reported_dns_ = dns_->counters();
 }
 

@@ -17,6 +17,7 @@
 #include "forward/port_publisher.h"
 #include "stack/dhcp_counters.h"
 #include "stack/dhcp_server.h"
+#include "stack/guest_guard.h"
 #include "stack/stack.h"
 #include "virtio/link_counters.h"
 #include "virtio/listener.h"
@@ -51,6 +52,7 @@ class Runtime final : public virtio::GuestNetwork {
   const dns::DnsServer* dns() const { return dns_.get(); }
   const Config& config() const { return config_; }
   std::size_t guest_count() const { return switch_.port_count(); }
+  const stack::GuestGuard& guard() const { return *guard_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
 
   // virtio::GuestNetwork: the switch's upstream; passes through to the stack.
@@ -69,6 +71,7 @@ class Runtime final : public virtio::GuestNetwork {
   virtio::LinkCounters link_counters_;
   stack::StackCounters stack_counters_;
   forward::ForwardCounters forward_counters_;
+  std::unique_ptr<stack::GuestGuard> guard_;  ///< anti-spoofing; outlives the switch's use of it
   virtio::PortSwitch switch_{*this};
   std::unique_ptr<stack::Stack> stack_;
   std::unique_ptr<forward::Forwarder> forwarder_;
@@ -84,6 +87,7 @@ class Runtime final : public virtio::GuestNetwork {
   virtio::LinkCounters reported_link_;
   stack::StackCounters reported_stack_;
   stack::DhcpCounters reported_dhcp_;
+  stack::GuardCounters reported_guard_;
   dns::DnsCounters reported_dns_;
   bool stopping_ = false;
 };

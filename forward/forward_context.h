@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 
+#include "forward/egress_policy.h"
 #include "forward/forward_counters.h"
 #include "forward/rate_limited_log.h"
 #include "stack/ipv4_address.h"
@@ -19,6 +20,8 @@ struct ForwardConfig {
   std::chrono::seconds icmp_idle_timeout{10};    ///< echo socket kept this long after the last request
   std::size_t max_flows = 16384;                 ///< --max-flows: TCP + UDP + ICMP flows together
   Ipv4Address host_loopback{127, 0, 0, 1};       ///< what the gateway address means on the host
+  EgressPolicy egress;                           ///< which host destinations new flows may reach
+  bool egress_log = false;                       ///< --egress-log: one line per allowed flow, for audit
 };
 
 struct ForwardContext {

@@ -28,13 +28,17 @@ enum class ForwardEvent : std::uint8_t {
   inbound_tcp_unreachable,  ///< the guest did not answer within --connect-timeout: the client is reset
   inbound_udp_opened,  ///< a new host client of a published UDP port
   inbound_no_guest,    ///< a published port was used while no guest (or no lease) was there to take it
+  egress_denied_tcp,   ///< the egress policy refused a guest's TCP connect: RST to the guest
+  egress_denied_udp,   ///< ... a guest's UDP flow: ICMP administratively prohibited
+  egress_denied_icmp,  ///< ... a guest's ping: ICMP administratively prohibited
   count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(ForwardEvent::count_)> kForwardEventNames{
     "tcp_opened", "tcp_refused", "tcp_unreachable", "tcp_connect_timeout", "tcp_reset_by_host",
     "tcp_reset_by_guest", "tcp_idle_closed", "udp_opened", "udp_idle_closed", "udp_send_dropped",
     "icmp_echo_sent", "icmp_unavailable", "flow_limit", "inbound_tcp_opened", "inbound_tcp_refused",
-    "inbound_tcp_unreachable", "inbound_udp_opened", "inbound_no_guest"};
+    "inbound_tcp_unreachable", "inbound_udp_opened", "inbound_no_guest", "egress_denied_tcp", "egress_denied_udp",
+    "egress_denied_icmp"};
 
 struct ForwardCounters {
   std::array<std::uint64_t, static_cast<std::size_t>(ForwardEvent::count_)> events{};

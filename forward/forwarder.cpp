@@ -10,6 +10,11 @@
 
 namespace vznet::forward {
 
+namespace {
+/// ICMP destination unreachable code 13: "communication administratively prohibited" (RFC 1812).
+constexpr std::uint8_t kAdministrativelyProhibited = 13;
+}  // namespace
+
 Forwarder::Forwarder(asio::io_context& io, stack::Stack& stack, const ForwardConfig& config,
                      ForwardCounters& counters)
     : ctx_{stack, config, counters}, table_(io, config.max_flows) {
@@ -29,13 +34,36 @@ bool Forwarder::admit_new_flow(const FlowKey& key) {
   return false;
 }
 
+bool Forwarder::egress_allowed(const FlowKey& key, ForwardEvent denied_event) {
+  const auto& subnet = ctx_.stack.config().subnet;
+  if (subnet.contains(key.destination.address) && !ctx_.stack.is_gateway(key.destination.address)) {
+    // Another guest's address (or a free one) through the gateway: guests meet on the link or not at all,
+    // and the host's network may well use the same prefix.
+    ctx_.counters.add(denied_event);
+    ctx_.flow_log.log(spdlog::level::info, "{}: denied: the guest subnet is not routed through the gateway",
+                      key.to_string());
+    return false;
+  }
+  const auto& policy = ctx_.config.egress;
+  if (policy.empty() && !ctx_.config.egress_log) return true;
+  const Ipv4Endpoint target = ctx_.host_target(key.destination);
+  const EgressDecision decision = policy.decide(key.protocol, target);
+  if (!decision.allowed) {
+    ctx_.counters.add(denied_event);
+    ctx_.flow_log.log(spdlog::level::warn, "{}: denied by egress policy ({})", key.to_string(), decision.describe());
+    return false;
+  }
+  if (ctx_.config.egress_log) spdlog::info("{}: allowed ({})", key.to_string(), decision.describe());
+  return true;
+}
+
 Forwarder::SynVerdict Forwarder::tcp_syn(const FlowKey& key, pbuf* packet) {
   if (Flow* existing = table_.find(key)) {
     // A retransmitted SYN: swallowed while we dial, lwIP's business once the handshake was approved.
     auto* flow = static_cast<TcpFlow*>(existing);
     return flow->state() == TcpFlow::State::dialing ? SynVerdict::consumed : SynVerdict::pass_to_stack;
   }
-  if (!admit_new_flow(key)) {
+  if (!admit_new_flow(key) || !egress_allowed(key, ForwardEvent::egress_denied_tcp)) {
     ctx_.stack.send_tcp_reset(key, TcpFlow::sequence_of(packet) + 1);
     return SynVerdict::consumed;
   }
@@ -60,6 +88,10 @@ void Forwarder::udp_datagram(const FlowKey& key, stack::PbufPtr payload) {
   auto* flow = static_cast<UdpFlow*>(table_.find(key));
   if (flow == nullptr) {
     if (!admit_new_flow(key)) return;
+    if (!egress_allowed(key, ForwardEvent::egress_denied_udp)) {
+      ctx_.stack.send_icmp_unreachable_for_udp(payload.get(), kAdministrativelyProhibited);
+      return;
+    }
     flow = &table_.emplace<UdpFlow>(key, ctx_.stack.current_port(), ctx_);
     if (!flow->open()) {
       flow->terminate();
@@ -72,13 +104,17 @@ void Forwarder::udp_datagram(const FlowKey& key, stack::PbufPtr payload) {
 }
 
 void Forwarder::icmp_echo_request(const stack::IcmpEcho& echo) {
-  if (icmp_unavailable_) {
-    ctx_.counters.add(ForwardEvent::icmp_unavailable);
-    return;
-  }
   const FlowKey key{IpProtocol::icmp, {echo.guest, echo.identifier}, {echo.destination, 0}};
   auto* flow = static_cast<IcmpFlow*>(table_.find(key));
   if (flow == nullptr) {
+    if (!egress_allowed(key, ForwardEvent::egress_denied_icmp)) {
+      ctx_.stack.send_icmp_unreachable(echo.packet, kAdministrativelyProhibited);
+      return;
+    }
+    if (icmp_unavailable_) {
+      ctx_.counters.add(ForwardEvent::icmp_unavailable);
+      return;
+    }
     if (!admit_new_flow(key)) return;
     flow = &table_.emplace<IcmpFlow>(key, ctx_.stack.current_port(), ctx_);
     std::error_code error;

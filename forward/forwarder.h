@@ -27,6 +27,9 @@ class Forwarder final : public stack::GuestTraffic {
 
  private:
   bool admit_new_flow(const FlowKey& key);
+  /// The egress decision for a new flow (logged and counted when denied, logged when allowed with
+  /// --egress-log). Destinations in the guest subnet other than the gateway are never dialed on the host.
+  bool egress_allowed(const FlowKey& key, ForwardEvent denied_event);
 
   ForwardContext ctx_;
   FlowTable table_;

@@ -157,7 +157,7 @@ int Stack::on_ip4_input(pbuf* p) {
     const std::size_t ip_total = std::min<std::size_t>(total_len, p->len);
     if (traffic_ != nullptr) {
       IcmpEcho echo{source, destination, read_be16(icmp + 4), read_be16(icmp + 6),
-                    {icmp + kIcmpEchoHeader, ip_total - header_len - kIcmpEchoHeader}};
+                    {icmp + kIcmpEchoHeader, ip_total - header_len - kIcmpEchoHeader}, p};
       traffic_->icmp_echo_request(echo);
     } else {
       counters_.drop(StackDrop::no_handler);

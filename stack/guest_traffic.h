@@ -20,6 +20,7 @@ struct IcmpEcho {
   std::uint16_t identifier = 0;
   std::uint16_t sequence = 0;
   std::span<const std::uint8_t> data;  ///< the echo payload; valid only during the call
+  pbuf* packet = nullptr;              ///< the whole IPv4 packet (for an ICMP error about it); during the call
 };
 
 class GuestTraffic {

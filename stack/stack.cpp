@@ -154,6 +154,12 @@ void Stack::send_icmp_unreachable(pbuf* ip_packet, std::uint8_t code) {
   icmp_dest_unreach(ip_packet, static_cast<icmp_dur_type>(code));
 }
 
+void Stack::send_icmp_unreachable_for_udp(pbuf* payload, std::uint8_t code) {
+  // As lwIP's udp_input() does for its own port-unreachable: the headers are still in front of the payload.
+  if (pbuf_add_header_force(payload, static_cast<size_t>(ip_current_header_tot_len()) + UDP_HLEN) != 0) return;
+  icmp_dest_unreach(payload, static_cast<icmp_dur_type>(code));
+}
+
 bool Stack::send_udp(const Ipv4Endpoint& from, const Ipv4Endpoint& to_guest, std::span<const std::uint8_t> payload) {
   if (payload.size() > 0xFFFF - 8 - 20) return false;
   pbuf* p = pbuf_alloc(PBUF_TRANSPORT, static_cast<u16_t>(payload.size()), PBUF_RAM);

@@ -58,6 +58,9 @@ class Stack final : public virtio::GuestNetwork {
   void send_tcp_reset(const FlowKey& key, std::uint32_t ackno);
   /// ICMP destination unreachable (code: 1 host, 3 port, 13 administratively prohibited) about `ip_packet`.
   void send_icmp_unreachable(pbuf* ip_packet, std::uint8_t code);
+  /// The same about the UDP datagram whose `payload` GuestTraffic::udp_datagram() is handling (only during
+  /// that call: lwIP's current IP header is the datagram's). Uncovers the headers of `payload`.
+  void send_icmp_unreachable_for_udp(pbuf* payload, std::uint8_t code);
   /// A UDP datagram to the guest, from `from` (the address and port the guest originally sent to).
   bool send_udp(const Ipv4Endpoint& from, const Ipv4Endpoint& to_guest, std::span<const std::uint8_t> payload);
   /// An ICMP echo reply to the guest from `from`.
