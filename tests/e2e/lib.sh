@@ -232,9 +232,9 @@ cpu_centis() {
 # start_vznet [EXTRA FLAGS...]: vznet in VZ on the three sockets; waits until they exist.
 # shellcheck disable=SC2120  # callers may pass extra flags; none do yet
 start_vznet() {
-  # shellcheck disable=SC2046
   local reserve=(--dhcp-static "$GUEST_MAC=$GUEST_IP")
   [ "$STANDIN" = 1 ] && reserve=()
+  # shellcheck disable=SC2046  # vznet_command is a command line (the stand-in is "python3 script")
   spawn "$NS_VZ" vznet $(vznet_command) --listen "unix://$TMP/s.sock" --listen "unixgram://$TMP/d.sock" \
     --listen "unixpacket://$TMP/p.sock" --mtu "$MTU" --log-level debug "${reserve[@]}" "${VZNET_FLAGS[@]}" "$@"
   VZNET_PID=$SPAWNED

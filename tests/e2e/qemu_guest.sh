@@ -128,7 +128,7 @@ scenario_qemu() {
   start=$(now_ms)
   spawn "$NS_GUEST" qemu qemu-system-x86_64 -accel "$ACCEL" -nographic -no-reboot -m 256 \
     -kernel "$KERNEL" -initrd "$TMP/initramfs.gz" -append "console=ttyS0 panic=-1 quiet${QEMU_APPEND:+ $QEMU_APPEND}" \
-    -netdev "$netdev" -device virtio-net-pci,netdev=n0,mac=$GUEST_MAC
+    -netdev "$netdev" -device virtio-net-pci,netdev=n0,mac="$GUEST_MAC"
   local qemu=$SPAWNED
   wait_for "the guest's $QEMU_MARKER line" "$QEMU_DEADLINE_S" qemu_marker_seen
   local line want
