@@ -1,4 +1,6 @@
 // vznet's entry point: flags -> Config -> Runtime. Start-up failures become one clear line and exit code 2.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -21,6 +23,19 @@ int main(int argc, char** argv) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(outcome.config->log_level));
+  // Every flow holds a host socket: the usual soft limit of 1024 descriptors would cap vznet far below
+  // --max-flows. Take what the hard limit allows, and say so when even that is short.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    if (files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &files);
+      ::getrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < outcome.config->max_flows + 64) {
+      spdlog::warn("only {} file descriptors allowed (ulimit -n): fewer flows than --max-flows {} can be open",
+                   static_cast<unsigned long long>(files.rlim_cur), outcome.config->max_flows);
+    }
+  }
   try {
     vznet::app::Runtime runtime(*outcome.config);
     runtime.start();
