@@ -332,6 +332,6 @@ scenario_dhcp_qemu() {
   line=$(grep -a -o -m1 "$DHCP_QEMU_MARKER [^[:cntrl:]]*" "$TMP/qemu.log")
   [[ $line == "$DHCP_QEMU_MARKER addr=192.168.64."* ]] || fail "VM reported '$line'"
   [[ $line == *" gw=$GATEWAY dns=$GATEWAY domain=vz.test"* ]] || fail "VM's DHCP configuration: '$line'"
-  vznet_logged "DHCP: 192\.168\.64\.[0-9]+ leased to 52:54:00:12:34:56" || fail "vznet did not log the VM's lease"
+  vznet_logged "DHCP: 192\.168\.64\.[0-9]+ leased to $GUEST_MAC" || fail "vznet did not log the VM's lease"
   pass "QEMU guest booted with ip=dhcp: $line ($FRAMING)"
 }
