@@ -28,10 +28,6 @@ double seconds_since(std::chrono::steady_clock::time_point then, std::chrono::st
   return std::chrono::duration<double>(now - then).count();
 }
 
-const char* protocol_name(IpProtocol p) {
-  return p == IpProtocol::tcp ? "tcp" : p == IpProtocol::udp ? "udp" : "icmp";
-}
-
 json stats(Runtime& rt) {
   const auto& link = rt.link_counters();
   const auto& flows = rt.forwarder().flows();

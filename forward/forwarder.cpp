@@ -10,11 +10,6 @@
 
 namespace vznet::forward {
 
-namespace {
-/// ICMP destination unreachable code 13: "communication administratively prohibited" (RFC 1812).
-constexpr std::uint8_t kAdministrativelyProhibited = 13;
-}  // namespace
-
 Forwarder::Forwarder(asio::io_context& io, stack::Stack& stack, const ForwardConfig& config,
                      ForwardCounters& counters)
     : ctx_{stack, config, counters}, table_(io, config.max_flows) {
@@ -89,7 +84,7 @@ void Forwarder::udp_datagram(const FlowKey& key, stack::PbufPtr payload) {
   if (flow == nullptr) {
     if (!admit_new_flow(key)) return;
     if (!egress_allowed(key, ForwardEvent::egress_denied_udp)) {
-      ctx_.stack.send_icmp_unreachable_for_udp(payload.get(), kAdministrativelyProhibited);
+      ctx_.stack.send_icmp_unreachable_for_udp(payload.get(), stack::kIcmpAdministrativelyProhibited);
       return;
     }
     flow = &table_.emplace<UdpFlow>(key, ctx_.stack.current_port(), ctx_);
@@ -108,7 +103,7 @@ void Forwarder::icmp_echo_request(const stack::IcmpEcho& echo) {
   auto* flow = static_cast<IcmpFlow*>(table_.find(key));
   if (flow == nullptr) {
     if (!egress_allowed(key, ForwardEvent::egress_denied_icmp)) {
-      ctx_.stack.send_icmp_unreachable(echo.packet, kAdministrativelyProhibited);
+      ctx_.stack.send_icmp_unreachable(echo.packet, stack::kIcmpAdministrativelyProhibited);
       return;
     }
     if (icmp_unavailable_) {

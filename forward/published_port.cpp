@@ -90,8 +90,7 @@ std::optional<Ipv4Endpoint> PublishedPort::guest_target() {
   if (!address || !env_.guest_attached()) {
     env_.ctx.counters.add(ForwardEvent::inbound_no_guest);
     env_.ctx.flow_log.log(spdlog::level::warn,
-                          "published port {}/{}: client turned away: {}", host_port_,
-                          protocol_ == Protocol::tcp ? "tcp" : "udp",
+                          "published port {}/{}: client turned away: {}", host_port_, to_string(protocol_),
                           address ? "no guest is attached"
                                   : "no guest holds a DHCP lease (publish to an explicit GUEST_IP:PORT for guests "
                                     "with static addresses)");

@@ -34,7 +34,9 @@ bool would_block(const std::error_code& ec) {
 /// ICMP destination-unreachable code for a failed connect.
 std::uint8_t unreachable_code(const std::error_code& ec) {
   if (ec == asio::error::network_unreachable) return 0;
-  if (ec == asio::error::access_denied || ec == std::errc::operation_not_permitted) return 13;
+  if (ec == asio::error::access_denied || ec == std::errc::operation_not_permitted) {
+    return stack::kIcmpAdministrativelyProhibited;
+  }
   return 1;  // host unreachable, timed out, anything else
 }
 

@@ -13,6 +13,11 @@ namespace vznet {
 
 enum class IpProtocol : std::uint8_t { icmp = 1, tcp = 6, udp = 17 };
 
+/// "tcp", "udp" or "icmp", for logs and the API.
+constexpr const char* protocol_name(IpProtocol p) {
+  return p == IpProtocol::tcp ? "tcp" : p == IpProtocol::udp ? "udp" : "icmp";
+}
+
 struct FlowKey {
   IpProtocol protocol = IpProtocol::tcp;
   Ipv4Endpoint guest;        ///< the guest's source address and port (ICMP: echo identifier)
@@ -21,8 +26,7 @@ struct FlowKey {
 
   /// "tcp 192.168.64.2:40000 -> 10.0.0.1:80"
   std::string to_string() const {
-    const char* name = protocol == IpProtocol::tcp ? "tcp" : protocol == IpProtocol::udp ? "udp" : "icmp";
-    return std::string(name) + ' ' + guest.to_string() + " -> " + destination.to_string();
+    return std::string(protocol_name(protocol)) + ' ' + guest.to_string() + " -> " + destination.to_string();
   }
 };
 

@@ -26,6 +26,10 @@ struct udp_pcb;
 
 namespace vznet::stack {
 
+/// ICMP destination-unreachable code 13, "communication administratively prohibited" (RFC 1812): the answer
+/// to a flow vznet refuses by policy.
+inline constexpr std::uint8_t kIcmpAdministrativelyProhibited = 13;
+
 struct StackConfig {
   Ipv4Subnet subnet = *Ipv4Subnet::parse("192.168.64.0/24");
   Ipv4Address gateway{192, 168, 64, 1};
