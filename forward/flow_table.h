@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "stack/flow_key.h"
@@ -68,6 +69,11 @@ class Flow {
   /// not released. `*armed` is true while the wait is pending, so callers do not wait twice.
   template <class Self, class Socket, class Wait>
   void await_ready(Socket& socket, Wait what, bool Self::*armed, void (Self::*then)());
+  /// Calls (self->*then)() later in this loop turn, after the handler that is running now (and the frames it
+  /// is still delivering) returns, if the flow is still alive. `*armed` is true until then. This is how work
+  /// per segment becomes work per batch: many guest segments, one host write.
+  template <class Self>
+  void defer(bool Self::*armed, void (Self::*then)());
 
  private:
   friend class FlowTable;
@@ -143,6 +149,17 @@ void Flow::await_ready(Socket& socket, Wait what, bool Self::*armed, void (Self:
     if (flow == nullptr) return;
     flow->*armed = false;
     if (!error) (flow->*then)();
+  });
+}
+
+template <class Self>
+void Flow::defer(bool Self::*armed, void (Self::*then)()) {
+  static_cast<Self*>(this)->*armed = true;
+  asio::post(table_.io(), [table = &table_, id = id_, armed, then] {
+    Self* flow = table->template live<Self>(id);
+    if (flow == nullptr) return;
+    flow->*armed = false;
+    (flow->*then)();
   });
 }
 

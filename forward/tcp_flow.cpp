@@ -118,7 +118,11 @@ void TcpFlow::dial() {
 
 void TcpFlow::on_connected(const std::error_code& ec) {
   if (state_ != State::dialing) return;
-  if (ec) return refuse_guest(ec);
+  // A server that accepts and resets at once (an abortive close) completes the connect with ECONNRESET: the
+  // connection did exist, so the guest gets it too, then the reset, as it would from the server directly.
+  // Refusing it instead would tell the guest "no route to host".
+  host_reset_while_dialing_ = ec == asio::error::connection_reset;
+  if (ec && !host_reset_while_dialing_) return refuse_guest(ec);
   std::error_code ignored;
   host_.non_blocking(true, ignored);
   host_.set_option(asio::ip::tcp::no_delay(true), ignored);  // the guest already decided segment sizes
@@ -152,6 +156,7 @@ void TcpFlow::attach(tcp_pcb* pcb) {
   tcp_sent(pcb, &TcpFlow::on_lwip_sent);
   tcp_err(pcb, &TcpFlow::on_lwip_error);
   tcp_nagle_disable(pcb);  // the host application already decided when to send
+  if (host_reset_while_dialing_) return reset_guest(ForwardEvent::tcp_reset_by_host);
   read_from_host();
 }
 
@@ -174,7 +179,9 @@ void TcpFlow::on_guest_data(pbuf* p) {
     return;
   }
   to_host_.emplace_back(p);
-  if (!host_write_armed_) write_to_host();
+  // One host write for all the segments this loop turn delivers (a 256 KiB link read holds ~180 at MTU
+  // 1500), not one write per segment.
+  if (!host_write_armed_) defer(&TcpFlow::host_write_armed_, &TcpFlow::write_to_host);
 }
 
 void TcpFlow::on_guest_fin() {
@@ -293,8 +300,10 @@ err_t TcpFlow::on_lwip_sent(void* arg, tcp_pcb*, std::uint16_t) {
   self->touch();
   if (self->host_eof_) {
     if (self->push_backlog_to_guest()) self->maybe_finish();
-  } else {
-    self->read_from_host();
+  } else if (!self->host_read_armed_) {
+    // Each guest ACK frees a little room; the ACKs one link read delivers are answered with one host read
+    // of all the room they freed, not one small read each.
+    self->defer(&TcpFlow::host_read_armed_, &TcpFlow::read_from_host);
   }
   return self->pcb_aborted_ ? ERR_ABRT : ERR_OK;
 }

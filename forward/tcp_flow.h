@@ -102,12 +102,13 @@ class TcpFlow final : public Flow {
   std::deque<stack::PbufPtr> to_host_;  ///< guest bytes not yet taken by the host socket (bounded by TCP_WND)
   std::size_t to_host_offset_ = 0;      ///< bytes of to_host_.front() already written
   std::vector<std::uint8_t> to_guest_backlog_;  ///< host bytes lwIP could not take (rare ERR_MEM; <= 64 KiB)
-  bool host_write_armed_ = false;
-  bool host_read_armed_ = false;
+  bool host_write_armed_ = false;  ///< a host write is deferred to the end of the turn or waits for room
+  bool host_read_armed_ = false;   ///< a host read is deferred to the end of the turn or waits for data
   bool guest_fin_ = false;      ///< guest sent FIN
   bool host_shut_ = false;      ///< FIN passed on to the host (shutdown(SHUT_WR))
   bool host_eof_ = false;       ///< host sent EOF
   bool guest_shut_ = false;     ///< FIN passed on to the guest
+  bool host_reset_while_dialing_ = false;  ///< the host accepted and reset before the connect completed
   bool pcb_aborted_ = false;    ///< we called tcp_abort(): an lwIP callback in progress must return ERR_ABRT
 };
 

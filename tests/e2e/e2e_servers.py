@@ -18,6 +18,9 @@
                                                of its own; exit 0 if all N answers match within SECS seconds
   e2e_servers.py paced-sha ADDR PORT BYTES SECS a sha-reply client that spreads BYTES over SECS seconds;
                                                exit 0 if the server's digest matches
+  e2e_servers.py rst-on-accept ADDR PORT       TCP: accept and close with RST at once, forever
+  e2e_servers.py connect-reset ADDR PORT N     N connects to a rst-on-accept server; each must connect (or be
+                                               reset while connecting); exit 1 on any other connect error
   e2e_servers.py end-time ADDR PORT            TCP client: connect, send a line, wait up to 5 s for the end;
                                                prints "reset MS", "eof MS" or "open" (still open after 5 s)
 
@@ -116,6 +119,34 @@ def reset_server(addr, port, marker_dir):
         conn.close()
         with open(f"{marker_dir}/{outcome}", "w") as marker:
             marker.write("1\n")
+
+
+def rst_on_accept(addr, port):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((addr, port))
+    srv.listen(256)
+    while True:
+        conn, _ = srv.accept()
+        rst_close(conn)
+
+
+def connect_reset(addr, port, count):
+    outcomes = {}
+    for _ in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(10)
+        try:
+            s.connect((addr, port))
+            outcome = "connected"
+        except ConnectionResetError:
+            outcome = "connected"  # established, then reset before connect() returned
+        except OSError as e:
+            outcome = e.strerror or type(e).__name__
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        rst_close(s)
+    print(" ".join(f"{k!r}={v}" for k, v in sorted(outcomes.items())), flush=True)
+    return 0 if set(outcomes) == {"connected"} else 1
 
 
 def reset_client(addr, port, mode):
@@ -233,6 +264,10 @@ def main(argv):
         sha_reply(argv[2], int(argv[3]), float(argv[4]) if len(argv) > 4 else 0.0)
     elif mode == "reset-server":
         reset_server(argv[2], int(argv[3]), argv[4])
+    elif mode == "rst-on-accept":
+        rst_on_accept(argv[2], int(argv[3]))
+    elif mode == "connect-reset":
+        return connect_reset(argv[2], int(argv[3]), int(argv[4]))
     elif mode == "reset-client":
         return reset_client(argv[2], int(argv[3]), argv[4])
     elif mode == "udp-roundtrip":

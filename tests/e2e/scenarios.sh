@@ -315,7 +315,13 @@ scenario_reset() {
     fail "guest reset client failed: $(cat "$TMP/rst2.out")"
   wait_for "the server to see the guest's reset" 10 marker_exists "$TMP/marks/reset-seen"
   [ ! -e "$TMP/marks/eof-seen" ] || fail "the host saw an orderly close instead of the guest's reset"
-  pass "resets propagate both ways ($FRAMING)"
+  # A server that accepts and resets at once: vznet's own connect may complete with ECONNRESET. The guest
+  # must still get its connection (then the reset), never "no route to host" or "refused".
+  spawn "$NS_LAN" rst-on-accept "$PY" "$SERVERS" rst-on-accept "$LAN_IP" 5006
+  wait_for "rst-on-accept server" 10 listening "$NS_LAN" tcp 5006
+  in_guest timeout 60 "$PY" "$SERVERS" connect-reset "$LAN_IP" 5006 200 >"$TMP/rst3.out" 2>&1 ||
+    fail "connects to a server that resets at once: $(cat "$TMP/rst3.out")"
+  pass "resets propagate both ways, also during the connect ($FRAMING)"
 }
 
 # --- UDP datagrams up to the MTU -------------------------------------------------------------------------------
