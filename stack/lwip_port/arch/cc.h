@@ -15,6 +15,8 @@ extern "C" {
 void vznet_lwip_diag(const char *msg);
 void vznet_lwip_assert(const char *msg, const char *file, int line);
 unsigned int vznet_lwip_rand(void);
+uint16_t vznet_lwip_chksum(const void *data, int length);
+uint16_t vznet_lwip_chksum_copy(void *destination, const void *source, uint16_t length);
 #ifdef __cplusplus
 }
 #endif
