@@ -1,6 +1,4 @@
 // vznet's entry point: flags -> Config -> Runtime. Start-up failures become one clear line and exit code 2.
-#include <sys/resource.h>
-
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -9,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/config.h"
+#include "app/process_resources.h"
 #include "app/runtime.h"
 
 int main(int argc, char** argv) {
@@ -23,19 +22,8 @@ int main(int argc, char** argv) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(outcome.config->log_level));
-  // Every flow holds a host socket: the usual soft limit of 1024 descriptors would cap vznet far below
-  // --max-flows. Take what the hard limit allows, and say so when even that is short.
-  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0) {
-    if (files.rlim_cur < files.rlim_max) {
-      files.rlim_cur = files.rlim_max;
-      ::setrlimit(RLIMIT_NOFILE, &files);
-      ::getrlimit(RLIMIT_NOFILE, &files);
-    }
-    if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < outcome.config->max_flows + 64) {
-      spdlog::warn("only {} file descriptors allowed (ulimit -n): fewer flows than --max-flows {} can be open",
-                   static_cast<unsigned long long>(files.rlim_cur), outcome.config->max_flows);
-    }
-  }
+  vznet::app::raise_descriptor_limit(outcome.config->max_flows);
+  vznet::app::keep_packet_memory();
   try {
     vznet::app::Runtime runtime(*outcome.config);
     runtime.start();
