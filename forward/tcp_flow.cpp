@@ -110,6 +110,10 @@ void TcpFlow::dial() {
   std::error_code ec;
   host_.open(asio::ip::tcp::v4(), ec);
   if (ec) return refuse_guest(ec);
+  // Non-blocking before the connect: async_connect then skips its own FIONBIO (one syscall per connection
+  // fewer), and the data path's read_some/write_some never block.
+  host_.non_blocking(true, ec);
+  if (ec) return refuse_guest(ec);
   host_.async_connect({asio::ip::address_v4(target.address.value), target.port},
                       [table = &table(), id = id()](const std::error_code& error) {
                         if (auto* flow = table->live<TcpFlow>(id)) flow->on_connected(error);
@@ -124,7 +128,6 @@ void TcpFlow::on_connected(const std::error_code& ec) {
   host_reset_while_dialing_ = ec == asio::error::connection_reset;
   if (ec && !host_reset_while_dialing_) return refuse_guest(ec);
   std::error_code ignored;
-  host_.non_blocking(true, ignored);
   host_.set_option(asio::ip::tcp::no_delay(true), ignored);  // the guest already decided segment sizes
   state_ = State::handshaking;
   phase_started_ = Clock::now();
