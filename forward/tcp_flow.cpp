@@ -21,6 +21,9 @@ constexpr std::size_t kMaxIovecs = 64;
 constexpr int kMaxReadsPerTurn = 16;
 /// tcp_write() and tcp_recved() take 16-bit lengths.
 constexpr std::size_t kLwipChunk = 0xFFFF;
+/// Host bytes taken beyond the guest's window: at least this much, and at least this many segments.
+constexpr std::size_t kSendAheadBytes = 128 * 1024;
+constexpr std::size_t kSendAheadSegments = 4;
 /// A re-injected SYN whose handshake never completes (guest gone) is dropped after this.
 constexpr auto kHandshakeTimeout = std::chrono::seconds(75);
 
@@ -254,7 +257,15 @@ std::size_t TcpFlow::guest_send_room() const {
   const std::size_t queued = tcp_sndqueuelen(pcb_);
   // Each segment of at most one MSS is one pbuf in lwIP's queue; keep two spare for a FIN and rounding.
   const std::size_t queue_room = queued + 2 < TCP_SND_QUEUELEN ? (TCP_SND_QUEUELEN - queued - 2) * tcp_mss(pcb_) : 0;
-  return std::min({buffer_room, queue_room, kLwipChunk});
+  // Bytes beyond what the guest's window (and lwIP's cwnd) lets out soon only lengthen lwIP's unsent list,
+  // which tcp_write() walks to its tail on every call (that walk was most of tcp_write's time in perf). Keep
+  // them in the host socket's buffer instead: take the window plus a few segments to send as ACKs arrive.
+  // The few segments also keep data queued while the window is shut, so ACKs (and on_lwip_sent) keep coming.
+  const std::size_t send_ahead = std::max<std::size_t>(kSendAheadBytes, kSendAheadSegments * tcp_mss(pcb_));
+  const std::size_t in_lwip = pcb_->snd_lbb - pcb_->lastack;  // unacknowledged plus unsent
+  const std::size_t allowed = std::min<std::size_t>(pcb_->snd_wnd, pcb_->cwnd) + send_ahead;
+  const std::size_t window_room = in_lwip < allowed ? allowed - in_lwip : 0;
+  return std::min({buffer_room, queue_room, window_room, kLwipChunk});
 }
 
 bool TcpFlow::push_backlog_to_guest() {
