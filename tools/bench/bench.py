@@ -264,7 +264,10 @@ def measure(case, args):
     r["tcp_rr_us"] = dict(zip(("p50", "p99"), case.sockperf(False, args.latency_seconds)))
     r["udp_rr_us"] = dict(zip(("p50", "p99"), case.sockperf(True, args.latency_seconds)))
     log(f"{case.name}: TCP RR {r['tcp_rr_us']} UDP RR {r['udp_rr_us']} (us, full round trip)")
-    rate, failures, first_error = case.conn_rate(args.conn_seconds)
+    try:
+        rate, failures, first_error = case.conn_rate(args.conn_seconds)
+    except subprocess.TimeoutExpired:
+        rate, failures, first_error = 0, -1, "the connection loop hung"
     r["tcp_connections_per_s"], r["tcp_connection_failures"] = rate, failures
     log(f"{case.name}: {rate} connections/s ({failures} failed; first error: {first_error})")
     if case.stack_pid:

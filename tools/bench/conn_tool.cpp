@@ -5,7 +5,8 @@
 //   vznet-bench-conn hold-server PORT       accept and keep every connection open, forever
 //   vznet-bench-conn rate HOST PORT SECONDS THREADS
 //                                           connect+close in THREADS loops for SECONDS; prints
-//                                           "connections N failures F seconds S rate R"
+//                                           "connections N failures F seconds S rate R"; a connect
+//                                           that takes over 1 s fails
 //   vznet-bench-conn hold HOST PORT COUNT SECONDS
 //                                           open COUNT connections, print "established N" once all are up
 //                                           (or SECONDS pass), keep them SECONDS more, then exit
@@ -82,6 +83,8 @@ int serve(int port, bool hold) {
   }
 }
 
+constexpr timeval kConnectTimeout{1, 0};
+
 int rate(const char* host, int port, double seconds, int threads) {
   const sockaddr_in address = endpoint(host, port);
   std::atomic<long> connections{0}, failures{0};
@@ -94,6 +97,9 @@ int rate(const char* host, int port, double seconds, int threads) {
       long ok = 0, bad = 0;
       while (Clock::now() < deadline) {
         const int fd = socket(AF_INET, SOCK_STREAM, 0);
+        // A stack that stops answering must not hang the run past its deadline: connect() gives up after
+        // kConnectTimeout (EINPROGRESS), counted as a failure.
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &kConnectTimeout, sizeof kConnectTimeout);
         // ECONNRESET: established, then reset by the server's abortive close before connect() returned
         // (a refused SYN is ECONNREFUSED): a completed connection.
         if (connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 || errno == ECONNRESET) {
