@@ -74,6 +74,9 @@ class Flow {
   /// per segment becomes work per batch: many guest segments, one host write.
   template <class Self>
   void defer(bool Self::*armed, void (Self::*then)());
+  /// The resumption both share: the flow with `id` if it is still alive, its `*armed` cleared.
+  template <class Self>
+  static Self* disarm(FlowTable& table, FlowId id, bool Self::*armed);
 
  private:
   friend class FlowTable;
@@ -141,14 +144,18 @@ class FlowTable {
   bool sweep_armed_ = false;  ///< only while flows exist: an idle vznet does not wake up
 };
 
+template <class Self>
+Self* Flow::disarm(FlowTable& table, FlowId id, bool Self::*armed) {
+  Self* flow = table.template live<Self>(id);
+  if (flow != nullptr) flow->*armed = false;
+  return flow;
+}
+
 template <class Self, class Socket, class Wait>
 void Flow::await_ready(Socket& socket, Wait what, bool Self::*armed, void (Self::*then)()) {
   static_cast<Self*>(this)->*armed = true;
   socket.async_wait(what, [table = &table_, id = id_, armed, then](const std::error_code& error) {
-    Self* flow = table->template live<Self>(id);
-    if (flow == nullptr) return;
-    flow->*armed = false;
-    if (!error) (flow->*then)();
+    if (Self* flow = disarm(*table, id, armed); flow != nullptr && !error) (flow->*then)();
   });
 }
 
@@ -156,10 +163,7 @@ template <class Self>
 void Flow::defer(bool Self::*armed, void (Self::*then)()) {
   static_cast<Self*>(this)->*armed = true;
   asio::post(table_.io(), [table = &table_, id = id_, armed, then] {
-    Self* flow = table->template live<Self>(id);
-    if (flow == nullptr) return;
-    flow->*armed = false;
-    (flow->*then)();
+    if (Self* flow = disarm(*table, id, armed)) (flow->*then)();
   });
 }
 

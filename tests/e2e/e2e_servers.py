@@ -54,11 +54,16 @@ def udp_echo(addr, port):
         s.sendto(data, peer)
 
 
-def sha_reply(addr, port, delay=0.0):
+def tcp_listener(addr, port, backlog):
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((addr, port))
-    srv.listen(256)  # many-sha opens 200 connections at once
+    srv.listen(backlog)
+    return srv
+
+
+def sha_reply(addr, port, delay=0.0):
+    srv = tcp_listener(addr, port, 256)  # many-sha opens 200 connections at once
 
     def serve(conn):
         with conn:
@@ -97,10 +102,7 @@ def rst_close(sock):
 
 
 def reset_server(addr, port, marker_dir):
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((addr, port))
-    srv.listen(16)
+    srv = tcp_listener(addr, port, 16)
     while True:
         conn, _ = srv.accept()
         conn.settimeout(10)
@@ -122,10 +124,7 @@ def reset_server(addr, port, marker_dir):
 
 
 def rst_on_accept(addr, port):
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((addr, port))
-    srv.listen(256)
+    srv = tcp_listener(addr, port, 256)
     while True:
         conn, _ = srv.accept()
         rst_close(conn)
