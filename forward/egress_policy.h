@@ -6,7 +6,7 @@
 // -------------------
 // The caller asks decide() once per new flow (a guest TCP SYN, the first datagram of a UDP flow, the first echo
 // request of an ICMP flow), never per packet, with the endpoint vznet is about to dial on the host, i.e.
-// ForwardContext::host_target() of the guest's destination. So a flow to the gateway is judged as a flow to the
+// dial_target() of the guest's destination (dial_target.h). So a flow to the gateway is judged as a flow to the
 // host's loopback (127.0.0.1), which is what it is: rules about the host's loopback name 127.0.0.1, and
 // --block-private (which covers the guest subnet's 192.168.0.0/16) does not cut the guest off from the host.
 // The services vznet runs in-stack on the gateway (DHCP, DNS, and ICMP echo to the gateway) never become flows,

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 
+#include "forward/dial_target.h"
 #include "forward/egress_policy.h"
 #include "forward/forward_counters.h"
 #include "forward/rate_limited_log.h"
@@ -30,10 +31,9 @@ struct ForwardContext {
   ForwardCounters& counters;
   RateLimitedLog flow_log{};
 
-  /// Where a guest destination is dialed on the host: the gateway address means the host's loopback.
-  Ipv4Endpoint host_target(const Ipv4Endpoint& destination) const {
-    if (stack.is_gateway(destination.address)) return {config.host_loopback, destination.port};
-    return destination;
+  /// Where a guest destination is dialed on the host, or why it is not (see dial_target.h).
+  DialTarget dial_target(const Ipv4Endpoint& destination) const {
+    return forward::dial_target({stack.config().subnet, stack.config().gateway, config.host_loopback}, destination);
   }
 };
 

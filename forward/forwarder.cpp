@@ -29,27 +29,23 @@ bool Forwarder::admit_new_flow(const FlowKey& key) {
   return false;
 }
 
-bool Forwarder::egress_allowed(const FlowKey& key, ForwardEvent denied_event) {
-  const auto& subnet = ctx_.stack.config().subnet;
-  if (subnet.contains(key.destination.address) && !ctx_.stack.is_gateway(key.destination.address)) {
-    // Another guest's address (or a free one) through the gateway: guests meet on the link or not at all,
-    // and the host's network may well use the same prefix.
-    ctx_.counters.add(denied_event);
-    ctx_.flow_log.log(spdlog::level::info, "{}: denied: the guest subnet is not routed through the gateway",
-                      key.to_string());
-    return false;
+std::optional<Ipv4Endpoint> Forwarder::approve_dial(const FlowKey& key, ForwardEvent denied_event) {
+  const DialTarget target = ctx_.dial_target(key.destination);
+  if (!target.dialable()) {
+    ctx_.counters.add(ForwardEvent::unroutable_destination);
+    ctx_.flow_log.log(spdlog::level::info, "{}: refused: {}", key.to_string(), describe(*target.refusal));
+    return std::nullopt;
   }
   const auto& policy = ctx_.config.egress;
-  if (policy.empty() && !ctx_.config.egress_log) return true;
-  const Ipv4Endpoint target = ctx_.host_target(key.destination);
-  const EgressDecision decision = policy.decide(key.protocol, target);
+  if (policy.empty() && !ctx_.config.egress_log) return target.endpoint;
+  const EgressDecision decision = policy.decide(key.protocol, target.endpoint);
   if (!decision.allowed) {
     ctx_.counters.add(denied_event);
     ctx_.flow_log.log(spdlog::level::warn, "{}: denied by egress policy ({})", key.to_string(), decision.describe());
-    return false;
+    return std::nullopt;
   }
   if (ctx_.config.egress_log) spdlog::info("{}: allowed ({})", key.to_string(), decision.describe());
-  return true;
+  return target.endpoint;
 }
 
 Forwarder::SynVerdict Forwarder::tcp_syn(const FlowKey& key, pbuf* packet) {
@@ -58,11 +54,12 @@ Forwarder::SynVerdict Forwarder::tcp_syn(const FlowKey& key, pbuf* packet) {
     auto* flow = static_cast<TcpFlow*>(existing);
     return flow->state() == TcpFlow::State::dialing ? SynVerdict::consumed : SynVerdict::pass_to_stack;
   }
-  if (!admit_new_flow(key) || !egress_allowed(key, ForwardEvent::egress_denied_tcp)) {
+  const auto target = admit_new_flow(key) ? approve_dial(key, ForwardEvent::egress_denied_tcp) : std::nullopt;
+  if (!target) {
     ctx_.stack.send_tcp_reset(key, TcpFlow::sequence_of(packet) + 1);
     return SynVerdict::consumed;
   }
-  table_.emplace<TcpFlow>(key, ctx_.stack.current_port(), ctx_, packet).dial();
+  table_.emplace<TcpFlow>(key, ctx_.stack.current_port(), ctx_, packet).dial(*target);
   return SynVerdict::consumed;
 }
 
@@ -83,12 +80,13 @@ void Forwarder::udp_datagram(const FlowKey& key, stack::PbufPtr payload) {
   auto* flow = static_cast<UdpFlow*>(table_.find(key));
   if (flow == nullptr) {
     if (!admit_new_flow(key)) return;
-    if (!egress_allowed(key, ForwardEvent::egress_denied_udp)) {
+    const auto target = approve_dial(key, ForwardEvent::egress_denied_udp);
+    if (!target) {
       ctx_.stack.send_icmp_unreachable_for_udp(payload.get(), stack::kIcmpAdministrativelyProhibited);
       return;
     }
     flow = &table_.emplace<UdpFlow>(key, ctx_.stack.current_port(), ctx_);
-    if (!flow->open()) {
+    if (!flow->open(*target)) {
       flow->terminate();
       return;
     }
@@ -102,7 +100,8 @@ void Forwarder::icmp_echo_request(const stack::IcmpEcho& echo) {
   const FlowKey key{IpProtocol::icmp, {echo.guest, echo.identifier}, {echo.destination, 0}};
   auto* flow = static_cast<IcmpFlow*>(table_.find(key));
   if (flow == nullptr) {
-    if (!egress_allowed(key, ForwardEvent::egress_denied_icmp)) {
+    const auto target = approve_dial(key, ForwardEvent::egress_denied_icmp);
+    if (!target) {
       ctx_.stack.send_icmp_unreachable(echo.packet, stack::kIcmpAdministrativelyProhibited);
       return;
     }
@@ -112,15 +111,17 @@ void Forwarder::icmp_echo_request(const stack::IcmpEcho& echo) {
     }
     if (!admit_new_flow(key)) return;
     flow = &table_.emplace<IcmpFlow>(key, ctx_.stack.current_port(), ctx_);
-    std::error_code error;
-    if (!flow->open(error)) {
+    const IcmpSocketOpen opened = flow->open(target->address);
+    if (opened.fd < 0) {
       flow->terminate();
-      if (error == std::errc::permission_denied || error == std::errc::operation_not_permitted ||
-          error == std::errc::protocol_not_supported) {
+      if (opened.ping_sockets_refused) {
         icmp_unavailable_ = true;
         ctx_.counters.add(ForwardEvent::icmp_unavailable);
         spdlog::warn("ICMP echo to remote hosts is disabled: this host does not permit ICMP datagram sockets "
-                     "({}); on Linux allow them with sysctl net.ipv4.ping_group_range", error.message());
+                     "({}); on Linux allow them with sysctl net.ipv4.ping_group_range", opened.error.message());
+      } else {
+        ctx_.flow_log.log(spdlog::level::info, "{}: the host refuses echoes there: {}", key.to_string(),
+                          opened.error.message());
       }
       return;
     }

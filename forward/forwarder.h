@@ -2,6 +2,8 @@
 // the flow table, and closes a guest's flows when it detaches. It is the stack's GuestTraffic.
 #pragma once
 
+#include <optional>
+
 #include <asio/io_context.hpp>
 
 #include "forward/flow_table.h"
@@ -27,9 +29,10 @@ class Forwarder final : public stack::GuestTraffic {
 
  private:
   bool admit_new_flow(const FlowKey& key);
-  /// The egress decision for a new flow (logged and counted when denied, logged when allowed with
-  /// --egress-log). Destinations in the guest subnet other than the gateway are never dialed on the host.
-  bool egress_allowed(const FlowKey& key, ForwardEvent denied_event);
+  /// Where a new flow may be dialed on the host, or nothing: refused as unroutable (dial_target.h), or denied
+  /// by the egress policy judging that host endpoint (counted as `denied_event`). Refusals are counted and
+  /// logged (rate-limited); with --egress-log, allowed flows are logged too.
+  std::optional<Ipv4Endpoint> approve_dial(const FlowKey& key, ForwardEvent denied_event);
 
   ForwardContext ctx_;
   FlowTable table_;

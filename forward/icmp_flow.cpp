@@ -28,12 +28,12 @@ std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes) {
 IcmpFlow::IcmpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context)
     : Flow(table, key, port), ctx_(context), socket_(table.io()) {}
 
-bool IcmpFlow::open(std::error_code& error) {
-  const int fd = open_icmp_echo_socket(ctx_.host_target({key().destination.address, 0}).address, error);
-  if (fd < 0) return false;
-  socket_.assign(fd);
+IcmpSocketOpen IcmpFlow::open(Ipv4Address target) {
+  IcmpSocketOpen opened = open_icmp_echo_socket(target);
+  if (opened.fd < 0) return opened;
+  socket_.assign(opened.fd);
   read_replies();
-  return true;
+  return opened;
 }
 
 void IcmpFlow::send_echo(const stack::IcmpEcho& echo) {

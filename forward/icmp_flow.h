@@ -6,6 +6,7 @@
 
 #include "forward/flow_table.h"
 #include "forward/forward_context.h"
+#include "forward/icmp_socket.h"
 #include "stack/guest_traffic.h"
 
 namespace vznet::forward {
@@ -14,8 +15,8 @@ class IcmpFlow final : public Flow {
  public:
   IcmpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context);
 
-  /// Opens the socket; false with `error` set if ping sockets are not permitted here.
-  bool open(std::error_code& error);
+  /// Opens the socket for echoes to `target` (the address Forwarder::approve_dial() chose).
+  IcmpSocketOpen open(Ipv4Address target);
   void send_echo(const stack::IcmpEcho& echo);
 
   void terminate() override;

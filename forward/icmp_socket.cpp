@@ -10,11 +10,12 @@
 
 namespace vznet::forward {
 
-int open_icmp_echo_socket(Ipv4Address destination, std::error_code& error) {
+IcmpSocketOpen open_icmp_echo_socket(Ipv4Address destination) {
   int fd = ::socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
   if (fd < 0) {
-    error = std::error_code(errno, std::system_category());
-    return -1;
+    // Out of descriptors is a passing trouble; these three mean ping sockets are off on this host.
+    const bool refused = errno == EACCES || errno == EPERM || errno == EPROTONOSUPPORT;
+    return {-1, std::error_code(errno, std::system_category()), refused};
   }
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   ::fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -22,11 +23,11 @@ int open_icmp_echo_socket(Ipv4Address destination, std::error_code& error) {
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(destination.value);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    error = std::error_code(errno, std::system_category());
+    const std::error_code error(errno, std::system_category());
     ::close(fd);
-    return -1;
+    return {-1, error, false};
   }
-  return fd;
+  return {fd, {}, false};
 }
 
 }  // namespace vznet::forward

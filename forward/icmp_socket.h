@@ -12,9 +12,17 @@
 
 namespace vznet::forward {
 
-/// Opens a non-blocking ICMP datagram socket connected to `destination`; returns the fd or -1 with `error`
-/// set (EACCES/EPERM where the host does not permit ping sockets, e.g. Linux's net.ipv4.ping_group_range).
-int open_icmp_echo_socket(Ipv4Address destination, std::error_code& error);
+/// What open_icmp_echo_socket() did: a descriptor, or the error and whether it is the host's refusal of ping
+/// sockets altogether (then no destination will work) rather than of this destination (a broadcast address
+/// fails the connect with EACCES too, and must not turn ping off for every guest).
+struct IcmpSocketOpen {
+  int fd = -1;
+  std::error_code error;
+  bool ping_sockets_refused = false;  ///< socket() failed: EACCES/EPERM (net.ipv4.ping_group_range), EPROTONOSUPPORT
+};
+
+/// Opens a non-blocking ICMP datagram socket connected to `destination`.
+IcmpSocketOpen open_icmp_echo_socket(Ipv4Address destination);
 
 struct EchoReply {
   std::uint16_t sequence = 0;

@@ -108,8 +108,7 @@ err_t TcpFlow::on_lwip_connected(void* arg, tcp_pcb* pcb, err_t) {
   return self->pcb_aborted_ ? ERR_ABRT : ERR_OK;
 }
 
-void TcpFlow::dial() {
-  const Ipv4Endpoint target = ctx_.host_target(key().destination);
+void TcpFlow::dial(const Ipv4Endpoint& target) {
   std::error_code ec;
   host_.open(asio::ip::tcp::v4(), ec);
   if (ec) return refuse_guest(ec);

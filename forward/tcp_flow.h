@@ -58,8 +58,8 @@ class TcpFlow final : public Flow {
   bool aborted_pcb() const { return pcb_aborted_; }
   /// The sequence number of a SYN held as an IPv4 packet.
   static std::uint32_t sequence_of(const pbuf* ip_packet);
-  /// Starts the host connect (dialing).
-  void dial();
+  /// Starts the host connect (dialing) to `target`, the endpoint Forwarder::approve_dial() chose.
+  void dial(const Ipv4Endpoint& target);
   /// lwIP completed the guest handshake for this flow's 4-tuple.
   void attach(tcp_pcb* pcb);
 

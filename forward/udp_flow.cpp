@@ -24,8 +24,7 @@ UdpFlow::UdpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, Forw
   ctx_.counters.add(ForwardEvent::inbound_udp_opened);
 }
 
-bool UdpFlow::open() {
-  const Ipv4Endpoint target = ctx_.host_target(key().destination);
+bool UdpFlow::open(const Ipv4Endpoint& target) {
   std::error_code ec;
   host_.open(asio::ip::udp::v4(), ec);
   if (!ec) host_.non_blocking(true, ec);

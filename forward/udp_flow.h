@@ -23,8 +23,9 @@ class UdpFlow final : public Flow {
   UdpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context,
           asio::ip::udp::socket& published, const asio::ip::udp::endpoint& client);
 
-  /// Opens and connects the host socket; false (and logged) if the host refuses.
-  bool open();
+  /// Opens the host socket connected to `target` (the endpoint Forwarder::approve_dial() chose); false (and
+  /// logged) if the host refuses.
+  bool open(const Ipv4Endpoint& target);
   /// Sends one guest datagram to the host; dropped (counted) if the socket is full.
   void send_to_host(const pbuf* payload);
   /// Inbound: one datagram from the client to the guest.
