@@ -114,6 +114,23 @@ inline Bytes tcp_syn(const Mac& gw, Ipv4Endpoint src, Ipv4Endpoint dst, std::uin
   return ipv4(gw, src.address, dst.address, 6, tcp);
 }
 
+/// Any TCP segment (20-byte header, no options): flags as in the header's byte 13 (0x10 ACK, 0x02 SYN, 0x01 FIN,
+/// 0x04 RST), the window as sent (unscaled field).
+inline Bytes tcp_segment(const Mac& gw, Ipv4Endpoint src, Ipv4Endpoint dst, std::uint32_t seq, std::uint32_t ack,
+                         std::uint8_t flags, std::span<const std::uint8_t> data = {}, std::uint16_t window = 65535) {
+  Bytes tcp(20, 0);
+  put16(tcp, 0, src.port);
+  put16(tcp, 2, dst.port);
+  put32(tcp, 4, seq);
+  put32(tcp, 8, ack);
+  tcp[12] = 5 << 4;
+  tcp[13] = flags;
+  put16(tcp, 14, window);
+  tcp.insert(tcp.end(), data.begin(), data.end());
+  put16(tcp, 16, checksum(tcp, pseudo_sum(src.address, dst.address, 6, tcp.size())));
+  return ipv4(gw, src.address, dst.address, 6, tcp);
+}
+
 inline Bytes udp_datagram(const Mac& gw, Ipv4Endpoint src, Ipv4Endpoint dst, std::span<const std::uint8_t> data) {
   Bytes udp(8);
   put16(udp, 0, src.port);

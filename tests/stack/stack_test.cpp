@@ -5,75 +5,11 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
 
-#include "forward/forwarder.h"
 #include "lwip/tcp.h"
-#include "stack/stack.h"
-#include "tests/stack/frames.h"
+#include "tests/stack/stack_fixture.h"
 
 namespace vznet::test {
 namespace {
-
-const Ipv4Address kGateway{192, 168, 64, 1};
-const Ipv4Address kGuest{192, 168, 64, 2};
-
-class StackTest : public ::testing::Test {
- protected:
-  StackTest() {
-    stack::StackConfig config;
-    stack_ = std::make_unique<stack::Stack>(
-        io_, config, [this](virtio::Frame f) { sent_.push_back({Bytes(f.begin(), f.end())}); }, stack_counters_);
-    forward::ForwardConfig fconfig;
-    fconfig.connect_timeout = std::chrono::seconds(2);
-    forwarder_ = std::make_unique<forward::Forwarder>(io_, *stack_, fconfig, forward_counters_);
-    gateway_mac_ = config.gateway_mac;
-    sent_.clear();  // lwIP announces itself (gratuitous ARP) when the netif comes up
-  }
-  ~StackTest() override {
-    forwarder_.reset();
-    stack_.reset();
-  }
-
-  void inject(const Bytes& frame) { stack_->guest_frame(1, frame); }
-
-  /// Replaces the forwarder with one built from `config` (limits and timeouts under test).
-  void reconfigure(const forward::ForwardConfig& config) {
-    forwarder_.reset();
-    forwarder_ = std::make_unique<forward::Forwarder>(io_, *stack_, config, forward_counters_);
-  }
-
-  /// Runs the loop until `done()` or `limit` passes; returns done().
-  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(10));
-    }
-    return done();
-  }
-
-  /// Runs the loop until a sent frame satisfies `match` (returning it) or 3 s pass.
-  std::optional<SeenFrame> await_frame(const std::function<bool(const SeenFrame&)>& match) {
-    return take_frame(io_, sent_, match);
-  }
-
-  /// Teaches lwIP the guest's MAC (as a real guest does by asking for the gateway).
-  void resolve_gateway() {
-    inject(arp_request(kGuest, kGateway));
-    ASSERT_TRUE(await_frame([](const SeenFrame& f) { return f.ethertype() == 0x0806; }));
-  }
-
-  static bool is_tcp_to_guest(const SeenFrame& f, std::uint16_t guest_port) {
-    return f.ethertype() == 0x0800 && f.protocol() == 6 && f.ip_dst() == kGuest && get16(f.l4(), 2) == guest_port;
-  }
-
-  asio::io_context io_;
-  stack::StackCounters stack_counters_;
-  forward::ForwardCounters forward_counters_;
-  std::unique_ptr<stack::Stack> stack_;
-  std::unique_ptr<forward::Forwarder> forwarder_;
-  std::vector<SeenFrame> sent_;
-  Mac gateway_mac_{};
-};
 
 /// A loopback port with nothing listening (bound, then closed).
 std::uint16_t closed_loopback_port(asio::io_context& io) {

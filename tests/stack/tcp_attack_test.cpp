@@ -1,0 +1,93 @@
+// Stack tests of crafted TCP from a hostile guest: segment sequences no kernel sends, aimed at lwIP's
+// receive path through vznet's flows. Each one once aborted or wedged vznet; now each must leave the stack
+// serving (asserted by a fresh connection afterwards).
+#include <gtest/gtest.h>
+
+#include <asio/ip/tcp.hpp>
+
+#include "tests/stack/stack_fixture.h"
+
+namespace vznet::test {
+namespace {
+
+class TcpAttackTest : public StackTest {
+ protected:
+  TcpAttackTest() : server_(io_, {asio::ip::make_address_v4("127.0.0.1"), 0}) {
+    port_ = server_.local_endpoint().port();
+    server_.listen();
+  }
+
+  /// The stack still completes a new connection (it did not abort or wedge).
+  bool still_serving(std::uint16_t guest_port) {
+    sent_.clear();
+    return connect_guest(guest_port, port_, 777000).has_value();
+  }
+
+  asio::ip::tcp::acceptor server_;
+  std::uint16_t port_ = 0;
+};
+
+/// Our SYN offers no window scaling, so lwIP keeps its receive window within 16 bits.
+constexpr std::uint32_t kWindow = 65535;
+constexpr std::uint32_t kIsn = 1000;
+
+// The "ooseq tcplen > rcv_wnd" assertion aborted vznet for every guest (patch 0004). The guest queues
+// out-of-order data that reaches past the window's right edge, then fills the gap before it while the host
+// does not read and the loop does not run (no host write, so no window update: the window only shrinks).
+class OutOfOrderPastTheWindowTest : public TcpAttackTest {
+ protected:
+  void SetUp() override {
+    resolve_gateway();
+    const auto ack = connect_guest(41000, port_, kIsn);
+    ASSERT_TRUE(ack);
+    ack_ = *ack;
+  }
+  void send(std::uint32_t offset, std::span<const std::uint8_t> data) {
+    inject(tcp_segment(gateway_mac_, {kGuest, 41000}, {kGateway, port_}, kIsn + 1 + offset, ack_, 0x10, data));
+  }
+  void fill_gap_up_to(std::uint32_t end) {
+    const Bytes chunk(1460, 0x33);
+    for (std::uint32_t offset = 0; offset < end; offset += 1460) {
+      send(offset, std::span(chunk).first(std::min<std::uint32_t>(1460, end - offset)));
+    }
+  }
+  std::uint32_t ack_ = 0;
+  const Bytes big_ = Bytes(2000, 0x5A);
+};
+
+TEST_F(OutOfOrderPastTheWindowTest, FirstQueuedSegmentReachingPastTheEdge) {
+  const std::uint32_t edge = kWindow - 100;  // 100 bytes of window left there
+  send(edge, big_);                          // the first on an empty queue: stored untrimmed by 2.1.3
+  fill_gap_up_to(edge);
+  asio::ip::tcp::socket accepted(io_);
+  server_.accept(accepted);
+  EXPECT_TRUE(still_serving(41001));
+}
+
+// Upstream bug #56397: the last queued segment was trimmed to the edge, and a longer one with the same
+// sequence number replaced it untrimmed.
+TEST_F(OutOfOrderPastTheWindowTest, LongerRetransmitOfATrimmedTail) {
+  const std::uint32_t edge = kWindow - 100;
+  send(edge - 3000, std::span(big_).first(500));  // queued first, well inside the window
+  send(edge, big_);                               // appended: trimmed to the 100 bytes left
+  send(edge, big_);                               // the same sequence number, longer
+  fill_gap_up_to(edge);
+  asio::ip::tcp::socket accepted(io_);
+  server_.accept(accepted);
+  EXPECT_TRUE(still_serving(41001));
+}
+
+// A segment that covers every queued segment after it replaces them all, untrimmed.
+TEST_F(OutOfOrderPastTheWindowTest, SegmentCoveringEveryQueuedOneAfterIt) {
+  const std::uint32_t edge = kWindow - 100;
+  send(edge - 1000, std::span(big_).first(10));
+  send(edge, std::span(big_).first(50));
+  send(edge - 1000, big_);  // from the first queued one to 900 bytes past the edge
+  fill_gap_up_to(edge - 1000);
+  asio::ip::tcp::socket accepted(io_);
+  server_.accept(accepted);
+  EXPECT_TRUE(still_serving(41001));
+}
+
+}  // namespace
+}  // namespace vznet::test
