@@ -17,24 +17,13 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 #include "netif/ethernet.h"
+#include "stack/lwip_address.h"
 
 namespace vznet::stack {
 
 Stack* Stack::instance_ = nullptr;
 
 namespace {
-
-ip4_addr_t to_lwip(Ipv4Address a) {
-  ip4_addr_t out;
-  ip4_addr_set_u32(&out, lwip_htonl(a.value));
-  return out;
-}
-
-ip_addr_t to_lwip_ip(Ipv4Address a) {
-  ip_addr_t out;
-  ip_addr_set_ip4_u32_val(out, lwip_htonl(a.value));
-  return out;
-}
 
 void lwip_init_once() {
   static bool done = false;

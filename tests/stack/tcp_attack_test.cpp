@@ -89,5 +89,35 @@ TEST_F(OutOfOrderPastTheWindowTest, SegmentCoveringEveryQueuedOneAfterIt) {
   EXPECT_TRUE(still_serving(41001));
 }
 
+// Issue 12, defect 4: the host closed first, so lwIP held the guest side in TIME_WAIT; a guest reusing the
+// port at once (as Linux does when its peer closed first) got an ACK of the old connection instead of a
+// SYN-ACK, and its connect hung until TIME_WAIT ended two minutes later.
+TEST_F(TcpAttackTest, SynReusingATimeWaitFourTupleOpensANewConnection) {
+  resolve_gateway();
+  const Ipv4Endpoint guest{kGuest, 42000}, gateway{kGateway, port_};
+  asio::ip::tcp::socket accepted(io_);
+  server_.async_accept(accepted, [](std::error_code) {});
+  const auto ack = connect_guest(42000, port_, kIsn);
+  ASSERT_TRUE(ack);
+  ASSERT_TRUE(run_until([&] { return accepted.is_open(); }, std::chrono::seconds(2)));
+  accepted.close();  // the host closes first: lwIP sends the guest a FIN
+  auto fin = await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 42000) && (f.l4()[13] & 0x01); });
+  ASSERT_TRUE(fin);
+  EXPECT_EQ(get32(fin->l4(), 4), *ack);
+  // The guest acknowledges it and closes too: lwIP moves to TIME_WAIT and acknowledges the guest's FIN.
+  inject(tcp_segment(gateway_mac_, guest, gateway, kIsn + 1, *ack + 1, 0x11));
+  ASSERT_TRUE(await_frame([&](const SeenFrame& f) { return is_tcp_to_guest(f, 42000) && get32(f.l4(), 8) == kIsn + 2; }));
+  // The same 4-tuple again, at once, with a higher initial sequence number.
+  asio::ip::tcp::socket accepted_again(io_);
+  server_.async_accept(accepted_again, [](std::error_code) {});
+  sent_.clear();
+  inject(tcp_syn(gateway_mac_, guest, gateway, kIsn + 100000));
+  auto reply = await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 42000); });
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->l4()[13] & 0x12, 0x12) << "SYN-ACK expected, got flags " << int(reply->l4()[13]);
+  EXPECT_EQ(get32(reply->l4(), 8), kIsn + 100001);
+  EXPECT_EQ(stack_counters_.dropped(stack::StackDrop::time_wait_reused), 1u);
+}
+
 }  // namespace
 }  // namespace vznet::test
