@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""Crafted traffic for the attack tests (scapy, from inside the guest namespace) and the recorders that
+prove nothing passed. Run inside test namespaces only: frames go out of the guest's tap, to vznet.
+
+  attack.py record ADDR PORT FILE        TCP and UDP on ADDR:PORT (UDP also takes broadcasts): one line per
+                                         accepted connection or datagram to FILE ("tcp SRC" / "udp SRC DST")
+  attack.py probe IFACE GW_MAC DST:PROTO:PORT...
+                                         one crafted packet per probe from the interface's own MAC and IPv4
+                                         address (a TCP SYN, a UDP datagram, or an ICMP echo request), all sent
+                                         at once, answers collected for 3 s; prints one line per probe:
+                                         "DST PROTO PORT ANSWER", ANSWER one of rst, synack, udp-reply,
+                                         echo-reply, unreach-N (ICMP code N), none
+
+Every loop is bounded: the recorder runs until killed, a probe run lasts 3 s.
+"""
+import socket
+import sys
+import threading
+import time
+
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux value; Python names it only on some builds
+
+
+def record(addr, port, path):
+    out = open(path, "a", buffering=1)
+    lock = threading.Lock()
+
+    def note(line):
+        with lock:
+            out.write(line + "\n")
+
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind((addr, port))
+    tcp.listen(64)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    udp.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+    udp.bind((addr, port))
+
+    def serve_udp():
+        while True:
+            data, ancillary, _, peer = udp.recvmsg(2048, 256)
+            destination = "?"
+            for level, kind, value in ancillary:
+                if level == socket.IPPROTO_IP and kind == IP_PKTINFO:
+                    destination = socket.inet_ntoa(value[8:12])  # struct in_pktinfo: ifindex, spec_dst, addr
+            note(f"udp {peer[0]}:{peer[1]} {destination} {len(data)}")
+            udp.sendto(data, peer)
+
+    threading.Thread(target=serve_udp, daemon=True).start()
+    while True:
+        conn, peer = tcp.accept()
+        note(f"tcp {peer[0]}:{peer[1]} {conn.getsockname()[0]}")
+        conn.close()
+
+
+def probe(iface, gw_mac, specs):
+    from scapy.all import AsyncSniffer, Ether, IP, TCP, UDP, ICMP, get_if_addr, get_if_hwaddr, sendp, conf
+    conf.verb = 0
+    mac, me = get_if_hwaddr(iface), get_if_addr(iface)
+    probes = []
+    for i, spec in enumerate(specs):
+        dst, proto, port = spec.split(":")
+        port = int(port)
+        sport = 40000 + i
+        ip = IP(src=me, dst=dst, ttl=64)
+        if proto == "tcp":
+            l4 = TCP(sport=sport, dport=port, flags="S", seq=1000 + i)
+        elif proto == "udp":
+            l4 = UDP(sport=sport, dport=port) / b"attack"
+        else:
+            l4 = ICMP(type=8, id=sport, seq=1) / b"attack"
+        probes.append((dst, proto, port, sport, Ether(src=mac, dst=gw_mac) / ip / l4))
+
+    sniffer = AsyncSniffer(iface=iface, filter=f"ip and dst host {me}", store=True)
+    sniffer.start()
+    time.sleep(0.3)  # the capture socket is open once start() returned; let it settle before sending
+    sendp([p[4] for p in probes], iface=iface)
+    time.sleep(3)
+    sniffer.stop()
+
+    def answer_for(dst, proto, port, sport):
+        for pkt in sniffer.results or []:
+            if IP not in pkt:
+                continue
+            if pkt.haslayer(ICMP) and pkt[ICMP].type == 3:
+                quoted_ip = pkt[ICMP].payload  # scapy's IPerror: the header of the probe the error is about
+                quoted = quoted_ip.payload
+                quoted_id = getattr(quoted, "id", None) if proto == "icmp" else getattr(quoted, "sport", None)
+                if getattr(quoted_ip, "dst", None) == dst and quoted_id == sport:
+                    return f"unreach-{pkt[ICMP].code}"
+                continue
+            # Not matched on the source: a reset about 0.0.0.0 comes from the gateway's address.
+            if proto == "tcp" and TCP in pkt and pkt[TCP].dport == sport:
+                return "rst" if pkt[TCP].flags & 0x04 else "synack" if pkt[TCP].flags & 0x12 == 0x12 else "tcp"
+            if proto == "udp" and UDP in pkt and pkt[UDP].dport == sport:
+                return "udp-reply"
+            if proto == "icmp" and pkt.haslayer(ICMP) and pkt[ICMP].type == 0 and pkt[ICMP].id == sport:
+                return "echo-reply"
+        return "none"
+
+    for dst, proto, port, sport, _ in probes:
+        print(f"{dst} {proto} {port} {answer_for(dst, proto, port, sport)}", flush=True)
+
+
+def main(argv):
+    if len(argv) == 5 and argv[1] == "record":
+        record(argv[2], int(argv[3]), argv[4])
+    elif len(argv) >= 5 and argv[1] == "probe":
+        probe(argv[2], argv[3], argv[4:])
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

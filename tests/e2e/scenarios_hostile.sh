@@ -1,0 +1,129 @@
+# shellcheck shell=bash
+# Attack scenarios (issue 12): a hostile guest crafts what a kernel never sends (tests/e2e/attack.py, scapy in
+# the guest namespace) and nothing may pass. Recorders on VZ's every address and on the LAN (port 9999, TCP
+# and UDP, broadcasts included) log whatever reaches them; a run passes when each probe got the answer vznet
+# promises and the recorders saw only the control probes they should.
+
+ATTACK_PORT=9999
+
+# shellcheck disable=SC2086  # the flag lists are meant to split
+{
+  register_scenario hostile_destinations custom
+  register_scenario hostile_destinations_block_host custom --block-host
+  register_scenario hostile_destinations_block_private custom --block-private
+  register_scenario hostile_destinations_default_deny custom --egress-default deny --egress-allow 10.77.0.0/24
+}
+
+hostile_setup() {
+  make_namespaces
+  start_servers
+  spawn "$NS_VZ" record-vz "$PY" "$E2E_DIR/attack.py" record 0.0.0.0 "$ATTACK_PORT" "$TMP/reached-host"
+  spawn "$NS_LAN" record-lan "$PY" "$E2E_DIR/attack.py" record 0.0.0.0 "$ATTACK_PORT" "$TMP/reached-lan"
+  wait_for "recorders" 10 listening "$NS_VZ" tcp "$ATTACK_PORT" udp "$ATTACK_PORT"
+  wait_for "LAN recorder" 10 listening "$NS_LAN" tcp "$ATTACK_PORT" udp "$ATTACK_PORT"
+  VZNET_FLAGS+=(--api "$TMP/api.sock")
+  start_vznet
+  attach_guest
+  in_guest timeout 5 ping -c 1 -W 2 "$GATEWAY" >/dev/null || fail "the guest cannot ping the gateway"
+  GATEWAY_MAC=$(in_guest ip neigh show "$GATEWAY" dev "$TAP" | awk '{print $3}')
+  [ -n "$GATEWAY_MAC" ] || fail "no ARP entry for the gateway"
+}
+for s in "" _block_host _block_private _default_deny; do eval "setup_hostile_destinations$s() { hostile_setup; }"; done
+
+# probe_all SPEC...: runs attack.py probe from the guest; the answers land in $TMP/answers.
+probe_all() {
+  in_guest timeout 30 "$PY" "$E2E_DIR/attack.py" probe "$TAP" "$GATEWAY_MAC" "$@" >"$TMP/answers" 2>"$TMP/attack.log" ||
+    fail "attack.py probe failed: $(tail -n 5 "$TMP/attack.log")"
+}
+
+# expect_answer DST PROTO ANSWER...: the probe to DST/PROTO got one of the ANSWERs.
+expect_answer() {
+  local dst=$1 proto=$2 got
+  shift 2
+  got=$(awk -v d="$dst" -v p="$proto" '$1 == d && $2 == p {print $4}' "$TMP/answers")
+  local want
+  for want in "$@"; do [ "$got" = "$want" ] && return 0; done
+  fail "$proto to $dst: answer '$got', expected one of: $*"
+}
+
+# Every class no router forwards, in each protocol; then the control (the gateway, i.e. the host's loopback).
+# scenario_hostile_destinations_common yes|no URL: whether the gateway (the host's loopback) is reachable under
+# this policy, and a URL the policy allows, fetched at the end.
+scenario_hostile_destinations_common() {
+  local control_reachable=$1 allowed_url=$2 specs=() dst proto
+  local refused=(0.0.0.0 0.1.2.3 127.0.0.1 127.0.0.2 240.0.0.1)      # answered "no" at once
+  local silent=(224.0.0.1 239.1.2.3 255.255.255.255 192.168.64.255)  # link broadcasts: dropped, never answered
+  local lan_broadcast=10.77.0.255                                    # the host's own LAN broadcast
+  for dst in "${refused[@]}" "${silent[@]}" "$lan_broadcast" "$GATEWAY"; do
+    for proto in tcp udp icmp; do specs+=("$dst:$proto:$ATTACK_PORT"); done
+  done
+  probe_all "${specs[@]}"
+  log "answers: $(tr '\n' ';' <"$TMP/answers")"
+
+  for dst in "${refused[@]}"; do
+    expect_answer "$dst" tcp rst
+    expect_answer "$dst" udp unreach-13
+    expect_answer "$dst" icmp unreach-13
+  done
+  for dst in "${silent[@]}"; do
+    for proto in tcp udp icmp; do expect_answer "$dst" "$proto" none; done
+  done
+  # The host kernel refuses to send to its own broadcast address without SO_BROADCAST: never reaches the LAN.
+  expect_answer "$lan_broadcast" tcp unreach-0 unreach-1 rst none
+  expect_answer "$lan_broadcast" udp none unreach-13
+  expect_answer "$lan_broadcast" icmp none unreach-13
+
+  local expected_host=0
+  if [ "$control_reachable" = yes ]; then
+    expect_answer "$GATEWAY" tcp synack
+    expect_answer "$GATEWAY" udp udp-reply
+    expect_answer "$GATEWAY" icmp echo-reply
+    expected_host=2  # one TCP connection and one datagram, both from the control
+  else
+    expect_answer "$GATEWAY" tcp rst
+    expect_answer "$GATEWAY" udp unreach-13
+    expect_answer "$GATEWAY" icmp echo-reply  # ping to the gateway is vznet's own answer, not the host's
+  fi
+  local host_lines
+  host_lines=$(wc -l <"$TMP/reached-host" 2>/dev/null || echo 0)
+  if [ "$host_lines" != "$expected_host" ]; then
+    fail "the host's recorder saw $host_lines arrivals (expected $expected_host): $(cat "$TMP/reached-host" 2>/dev/null)"
+  fi
+  [ ! -s "$TMP/reached-lan" ] || fail "the LAN's recorder saw: $(cat "$TMP/reached-lan")"
+  stat_at_least unroutable_destination 15 || fail "the unroutable refusals are not counted in /stats"
+  kill -0 "$VZNET_PID" 2>/dev/null || fail "vznet died"
+  # The guest's ordinary traffic is unaffected.
+  in_guest timeout 10 curl -sS --max-time 5 -o /dev/null "$allowed_url" || fail "the guest cannot fetch $allowed_url after the probes"
+}
+
+scenario_hostile_destinations() {
+  scenario_hostile_destinations_common yes "http://$LAN_IP:80/index.html"
+  pass "0/8, 127/8, 240/4: refused; multicast and broadcasts: dropped; nothing reached the host or LAN ($FRAMING)"
+}
+scenario_hostile_destinations_block_host() {
+  scenario_hostile_destinations_common no "http://$LAN_IP:80/index.html"
+  pass "--block-host: no class reaches the host's loopback, the gateway included ($FRAMING)"
+}
+scenario_hostile_destinations_block_private() {
+  scenario_hostile_destinations_common yes "http://$GATEWAY:8080/index.html"
+  pass "--block-private: no class reaches the host or the LAN ($FRAMING)"
+}
+scenario_hostile_destinations_default_deny() {
+  scenario_hostile_destinations_common no "http://$LAN_IP:80/index.html"
+  pass "--egress-default deny: no class reaches the host or the LAN ($FRAMING)"
+}
+
+# --- Ordinary traffic that once hung: a guest reusing a source port at once ------------------------------
+register_scenario tcp_port_reuse guest
+
+# The host's HTTP server closes first (HTTP/1.0), so the guest keeps no TIME_WAIT and reuses its port at once,
+# while lwIP, on vznet's side, held the 4-tuple in TIME_WAIT and answered the new SYN with an old ACK.
+scenario_tcp_port_reuse() {
+  local i start
+  start=$(now_ms)
+  for ((i = 1; i <= 20; i++)); do
+    in_guest timeout 8 curl -sS --max-time 5 --local-port 45000 -o /dev/null "http://$GATEWAY:8080/index.html" ||
+      fail "request $i from source port 45000 failed (the port's previous connection is in TIME_WAIT in vznet)"
+  done
+  pass "20 HTTP/1.0 requests from one source port, each right after the last, in $(($(now_ms) - start)) ms ($FRAMING)"
+}
