@@ -17,6 +17,12 @@ LeaseState state_at(const Lease& lease, DhcpTime now) {
   return lease.state;
 }
 
+/// Offered or bound, and not past its time: the lease is its MAC's, whatever identifier others send.
+bool live(const Lease& lease, DhcpTime now) {
+  const LeaseState state = state_at(lease, now);
+  return state == LeaseState::offered || state == LeaseState::bound;
+}
+
 bool quarantine_over(const Lease& lease, DhcpTime now) {
   return lease.state == LeaseState::declined && now >= lease.expires;
 }
@@ -41,18 +47,45 @@ bool LeasePool::in_pool(Ipv4Address a) const { return range_.first <= a && a <= 
 
 bool LeasePool::is_reserved(Ipv4Address a) const { return static_by_address_.contains(a); }
 
-bool LeasePool::owned_by(const Lease& lease, const DhcpClient& client) const {
+bool LeasePool::owned_by(const Lease& lease, const DhcpClient& client, DhcpTime now) const {
   if (lease.state == LeaseState::declined) return false;
   if (lease.mac == client.mac) return true;
-  // Static reservations are the MAC's (that is what --dhcp-static names), whatever identifier is sent.
-  return !lease.is_static && !client.client_id.empty() && lease.client_id == client.client_id;
+  // Static reservations are the MAC's (that is what --dhcp-static names), whatever identifier is sent; a
+  // dynamic lease follows its identifier to another MAC only once it has ended.
+  return !lease.is_static && !client.client_id.empty() && lease.client_id == client.client_id && !live(lease, now);
 }
 
-Lease* LeasePool::record_of(const DhcpClient& client) {
-  if (!client.client_id.empty()) {
-    if (auto it = by_client_id_.find(client.client_id); it != by_client_id_.end()) return &records_.at(it->second);
-  }
+std::optional<Lease> LeasePool::holder_of_client_id(const DhcpClient& client, DhcpTime now) const {
+  if (client.client_id.empty()) return std::nullopt;
+  auto it = by_client_id_.find(client.client_id);
+  if (it == by_client_id_.end()) return std::nullopt;
+  const Lease& lease = records_.at(it->second);
+  if (lease.mac == client.mac || !live(lease, now)) return std::nullopt;
+  return lease;
+}
+
+DhcpClient LeasePool::as_seen(const DhcpClient& client, DhcpTime now) const {
+  if (!holder_of_client_id(client, now)) return client;
+  DhcpClient own = client;
+  own.client_id.clear();
+  return own;
+}
+
+bool LeasePool::held_by_other(Ipv4Address address, const DhcpClient& client, DhcpTime now) const {
+  if (auto s = static_by_address_.find(address); s != static_by_address_.end()) return s->second != client.mac;
+  auto it = records_.find(address.value);
+  return it != records_.end() && it->second.mac != client.mac && live(it->second, now);
+}
+
+Lease* LeasePool::record_of(const DhcpClient& client, DhcpTime now) {
+  // The MAC first: it is what the guard proved. The identifier only finds a lease that has ended.
   if (auto it = by_mac_.find(client.mac); it != by_mac_.end()) return &records_.at(it->second);
+  if (!client.client_id.empty()) {
+    if (auto it = by_client_id_.find(client.client_id); it != by_client_id_.end()) {
+      Lease& lease = records_.at(it->second);
+      if (owned_by(lease, client, now)) return &lease;
+    }
+  }
   return nullptr;
 }
 
@@ -78,7 +111,8 @@ void LeasePool::erase(std::uint32_t address) {
 }
 
 Lease& LeasePool::claim(Ipv4Address address, const DhcpClient& client) {
-  // One record per client: any other address it held becomes fresh again.
+  // One record per client: any other address it held becomes fresh again. `client` is as_seen(), so an
+  // identifier still matching another record names one that has ended (or is the same MAC's).
   for (;;) {
     std::optional<std::uint32_t> other;
     if (auto it = by_client_id_.find(client.client_id); !client.client_id.empty() && it != by_client_id_.end() &&
@@ -144,9 +178,10 @@ void LeasePool::forget_ended_quarantines(DhcpTime now) {
   });
 }
 
-std::optional<Ipv4Address> LeasePool::offer(const DhcpClient& client, std::optional<Ipv4Address> requested,
+std::optional<Ipv4Address> LeasePool::offer(const DhcpClient& asking, std::optional<Ipv4Address> requested,
                                             DhcpTime now) {
   forget_ended_quarantines(now);
+  const DhcpClient client = as_seen(asking, now);
   auto hold = [&](Ipv4Address address) {
     Lease& lease = claim(address, client);
     if (state_at(lease, now) != LeaseState::bound) {  // a bound client asking again keeps its lease
@@ -156,7 +191,7 @@ std::optional<Ipv4Address> LeasePool::offer(const DhcpClient& client, std::optio
     return address;
   };
   if (auto s = static_by_mac_.find(client.mac); s != static_by_mac_.end()) return hold(s->second);
-  if (const Lease* mine = record_of(client); mine != nullptr && !mine->is_static) return hold(mine->address);
+  if (const Lease* mine = record_of(client, now); mine != nullptr && !mine->is_static) return hold(mine->address);
   if (requested && in_pool(*requested) && !is_reserved(*requested) && !records_.contains(requested->value)) {
     return hold(*requested);
   }
@@ -165,15 +200,16 @@ std::optional<Ipv4Address> LeasePool::offer(const DhcpClient& client, std::optio
   return std::nullopt;
 }
 
-std::optional<Lease> LeasePool::bind(const DhcpClient& client, Ipv4Address address, DhcpTime now) {
+std::optional<Lease> LeasePool::bind(const DhcpClient& asking, Ipv4Address address, DhcpTime now) {
   forget_ended_quarantines(now);
+  const DhcpClient client = as_seen(asking, now);
   if (auto s = static_by_mac_.find(client.mac); s != static_by_mac_.end()) {
     if (address != s->second) return std::nullopt;
   } else {
     if (!in_pool(address) || is_reserved(address)) return std::nullopt;
     // Another client's address (held, or released and still reserved for it), or quarantined: NAK; the
     // client then DISCOVERs and is offered one it may have.
-    if (auto it = records_.find(address.value); it != records_.end() && !owned_by(it->second, client)) {
+    if (auto it = records_.find(address.value); it != records_.end() && !owned_by(it->second, client, now)) {
       return std::nullopt;
     }
   }
@@ -185,7 +221,8 @@ std::optional<Lease> LeasePool::bind(const DhcpClient& client, Ipv4Address addre
 
 bool LeasePool::release(const DhcpClient& client, Ipv4Address address, DhcpTime now) {
   auto it = records_.find(address.value);
-  if (it == records_.end() || !owned_by(it->second, client)) return false;
+  // Only the MAC holding the lease gives it up: an identifier is no proof (see DhcpClient).
+  if (it == records_.end() || it->second.state == LeaseState::declined || it->second.mac != client.mac) return false;
   Lease& lease = it->second;
   if (state_at(lease, now) != LeaseState::released) {
     lease.state = LeaseState::released;
@@ -197,7 +234,10 @@ bool LeasePool::release(const DhcpClient& client, Ipv4Address address, DhcpTime 
 
 bool LeasePool::decline(const DhcpClient& client, Ipv4Address address, DhcpTime now) {
   auto it = records_.find(address.value);
-  if (it == records_.end() || !owned_by(it->second, client) || it->second.is_static) return false;
+  if (it == records_.end() || it->second.state == LeaseState::declined || it->second.mac != client.mac ||
+      it->second.is_static) {
+    return false;
+  }
   Lease& lease = it->second;
   unindex(lease);
   lease.mac = MacBytes{};
@@ -210,7 +250,7 @@ bool LeasePool::decline(const DhcpClient& client, Ipv4Address address, DhcpTime 
 }
 
 void LeasePool::withdraw_offer(const DhcpClient& client, DhcpTime now) {
-  Lease* lease = record_of(client);
+  Lease* lease = record_of(as_seen(client, now), now);
   if (lease == nullptr || state_at(*lease, now) != LeaseState::offered) return;
   lease->state = LeaseState::released;
   lease->expires = now;

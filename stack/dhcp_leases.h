@@ -26,9 +26,12 @@ inline constexpr std::chrono::seconds kOfferHold{60};
 /// enough for the squatter to go away or be noticed, short enough that a small pool recovers.
 inline constexpr std::chrono::seconds kDeclineQuarantine{600};
 
-/// Who asks: leases belong to the client identifier (option 61) where sent, else to the MAC; a client
-/// matches a lease by either, so a guest that changes DHCP client (kernel ip=dhcp, then udhcpc) keeps
-/// its address.
+/// Who asks. A lease belongs to the MAC that obtained it (the guard pins each MAC to one guest port, so that
+/// is the port's lease). A client matches its lease by MAC, whatever identifier it sends, so a guest that
+/// changes DHCP client (kernel ip=dhcp, then udhcpc) keeps its address. The client identifier (option 61) is
+/// no proof of identity (any guest can copy one): it finds a lease of another MAC only once that lease has
+/// ended (released or expired), as when a guest comes back with a new MAC; while the lease is live (offered
+/// or bound) a client sending its identifier from another MAC is a client of its own (issue 12).
 struct DhcpClient {
   MacBytes mac{};
   std::vector<std::uint8_t> client_id;  ///< empty when not sent
@@ -68,17 +71,27 @@ class LeasePool {
   /// another client. nullopt when none is free (exhaustion). The address is held for kOfferHold.
   std::optional<Ipv4Address> offer(const DhcpClient& client, std::optional<Ipv4Address> requested, DhcpTime now);
   /// REQUEST (after an OFFER, at reboot, renewal or rebinding): binds `address` to `client` for the lease
-  /// time and returns the lease, or nullopt when the client may not have it (NAK): another client's, a
-  /// static reservation of another MAC, quarantined, or outside the pool.
+  /// time and returns the lease, or nullopt when the client may not have it (NAK): another client's (a live
+  /// lease of another MAC, whatever identifier is sent), a static reservation of another MAC, quarantined, or
+  /// outside the pool.
   std::optional<Lease> bind(const DhcpClient& client, Ipv4Address address, DhcpTime now);
   /// RELEASE: the client's lease on `address` ends; the address stays reserved for it while the pool has
-  /// others. false when `address` is not the client's.
+  /// others. false (and nothing changes) when `address` is not held by the client's MAC: an identifier
+  /// frees nothing.
   bool release(const DhcpClient& client, Ipv4Address address, DhcpTime now);
   /// DECLINE: `address` is in use by someone else; it is quarantined for kDeclineQuarantine. false (and
-  /// nothing changes) when it is not the client's, or is a static reservation (which stays the MAC's).
+  /// nothing changes) when it is not held by the client's MAC, or is a static reservation (which stays the
+  /// MAC's).
   bool decline(const DhcpClient& client, Ipv4Address address, DhcpTime now);
   /// The client took another server's offer: its offered address is released.
   void withdraw_offer(const DhcpClient& client, DhcpTime now);
+
+  /// The live lease (offered or bound) of another MAC that `client`'s identifier names, if any: offer() and
+  /// bind() then ignore the identifier. For the server's counters and logs.
+  std::optional<Lease> holder_of_client_id(const DhcpClient& client, DhcpTime now) const;
+  /// Whether `address` is another MAC's as of `now`: its live lease, or its static reservation. An INFORM
+  /// from or about it is not `client`'s to send.
+  bool held_by_other(Ipv4Address address, const DhcpClient& client, DhcpTime now) const;
 
   /// Every record with its state as of `now` (expired leases read as released), by address.
   std::vector<Lease> snapshot(DhcpTime now) const;
@@ -90,14 +103,16 @@ class LeasePool {
   struct MacHash {
     std::size_t operator()(const MacBytes& m) const noexcept;
   };
-  Lease* record_of(const DhcpClient& client);
-  bool owned_by(const Lease& lease, const DhcpClient& client) const;
+  /// `client` without its identifier when that names another MAC's live lease (see DhcpClient).
+  DhcpClient as_seen(const DhcpClient& client, DhcpTime now) const;
+  Lease* record_of(const DhcpClient& client, DhcpTime now);
+  bool owned_by(const Lease& lease, const DhcpClient& client, DhcpTime now) const;
   bool in_pool(Ipv4Address a) const;
   bool is_reserved(Ipv4Address a) const;
   std::optional<Ipv4Address> never_used_address();
   std::optional<Ipv4Address> reclaim_released(DhcpTime now);
   void forget_ended_quarantines(DhcpTime now);
-  Lease& claim(Ipv4Address address, const DhcpClient& client);
+  Lease& claim(Ipv4Address address, const DhcpClient& client);  ///< `client` as_seen()
   void erase(std::uint32_t address);
   void index(const Lease& lease);
   void unindex(const Lease& lease);

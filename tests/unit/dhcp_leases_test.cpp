@@ -1,5 +1,6 @@
 // Unit tests for the DHCP lease pool, with time moved by hand: offers and bindings, static reservations,
-// release and re-acquire, exhaustion, renewal, expiry, decline quarantine, client identifiers.
+// release and re-acquire, exhaustion, renewal, expiry, decline quarantine, client identifiers (and the theft of
+// a lease through one: issue 12).
 #include <gtest/gtest.h>
 
 #include "stack/dhcp_leases.h"
@@ -178,10 +179,67 @@ TEST_F(LeasePoolTest, DeclineQuarantinesTheAddress) {
 TEST_F(LeasePoolTest, ClientIdentifierOrMacFindsTheLease) {
   const std::vector<std::uint8_t> id{0xff, 1, 2, 3, 4};
   EXPECT_EQ(acquire(client(1, id)), kFirst);
+  EXPECT_TRUE(pool().release(client(1, id), kFirst, now_));  // the guest went away; it comes back with a new MAC
   EXPECT_EQ(pool().offer(client(7, id), std::nullopt, now_), kFirst) << "same identifier, new MAC";
   EXPECT_EQ(pool().offer(client(7), std::nullopt, now_), kFirst) << "and that MAC now owns it";
   EXPECT_EQ(pool().offer(client(7, {9, 9}), std::nullopt, now_), kFirst) << "MAC match with a new identifier";
   EXPECT_EQ(acquire(client(1)), kSecond) << "the original MAC without identifier is another client now";
+}
+
+// Issue 12: a client identifier is no proof of identity (replies to a client echo it, and most are 01+MAC).
+// It never moves a lease that is live (offered or bound) to another MAC.
+TEST_F(LeasePoolTest, AnotherMacWithALiveLeasesClientIdentifierIsANewClient) {
+  const std::vector<std::uint8_t> id{1, 0x52, 0x54, 0, 0, 0, 1};
+  const DhcpClient holder = client(1, id), thief = client(2, id);
+  EXPECT_EQ(acquire(holder), kFirst);
+  EXPECT_FALSE(pool().bind(thief, kFirst, now_)) << "REQUEST for the holder's address: NAK";
+  EXPECT_EQ(pool().find(kFirst, now_)->mac, holder.mac);
+  ASSERT_TRUE(pool().holder_of_client_id(thief, now_));
+  EXPECT_EQ(pool().holder_of_client_id(thief, now_)->address, kFirst);
+  EXPECT_FALSE(pool().holder_of_client_id(holder, now_));
+  EXPECT_EQ(pool().offer(thief, std::nullopt, now_), kSecond) << "DISCOVER: an address of its own";
+  EXPECT_EQ(pool().offer(thief, kFirst, now_), kSecond) << "asking for the holder's address changes nothing";
+  ASSERT_TRUE(pool().bind(thief, kSecond, now_));
+  auto held = pool().find(kFirst, now_);
+  ASSERT_TRUE(held) << "the thief's lease did not erase the holder's record";
+  EXPECT_EQ(held->mac, holder.mac);
+  EXPECT_EQ(held->state, LeaseState::bound);
+  EXPECT_EQ(held->client_id, id);
+  EXPECT_TRUE(pool().find(kSecond, now_)->client_id.empty()) << "the borrowed identifier is not recorded";
+  auto renewed = pool().bind(holder, kFirst, now_ + 30min);
+  ASSERT_TRUE(renewed) << "the holder still renews";
+  EXPECT_EQ(renewed->mac, holder.mac);
+  EXPECT_EQ(pool().offer(holder, std::nullopt, now_), kFirst);
+}
+
+TEST_F(LeasePoolTest, AnOfferIsAsMuchTheMacsAsALease) {
+  const std::vector<std::uint8_t> id{1, 2, 3};
+  EXPECT_EQ(pool().offer(client(1, id), std::nullopt, now_), kFirst);
+  EXPECT_FALSE(pool().bind(client(2, id), kFirst, now_)) << "REQUEST before the holder's";
+  pool().withdraw_offer(client(2, id), now_);
+  EXPECT_EQ(pool().find(kFirst, now_)->state, LeaseState::offered) << "nor withdrawn by another MAC";
+  EXPECT_TRUE(pool().bind(client(1, id), kFirst, now_));
+}
+
+TEST_F(LeasePoolTest, ReleaseAndDeclineOnlyFromTheHoldersMac) {
+  const std::vector<std::uint8_t> id{1, 2, 3};
+  EXPECT_EQ(acquire(client(1, id)), kFirst);
+  EXPECT_FALSE(pool().release(client(2, id), kFirst, now_)) << "RELEASE with the holder's identifier";
+  EXPECT_FALSE(pool().decline(client(2, id), kFirst, now_)) << "DECLINE with the holder's identifier";
+  EXPECT_EQ(pool().find(kFirst, now_)->state, LeaseState::bound);
+  EXPECT_EQ(pool().find(kFirst, now_)->mac, client(1).mac);
+  EXPECT_TRUE(pool().release(client(1), kFirst, now_)) << "the holder's MAC, whatever identifier it sends now";
+}
+
+TEST_F(LeasePoolTest, AnIdentifierTakesOverAnEndedLeaseOnly) {
+  const std::vector<std::uint8_t> id{1, 2, 3};
+  EXPECT_EQ(acquire(client(1, id)), kFirst);
+  EXPECT_EQ(pool().offer(client(2, id), std::nullopt, now_), kSecond) << "live: a new address";
+  pool().withdraw_offer(client(2, id), now_);
+  now_ += 3600s;  // client 1's lease ran out (its guest is gone): the identifier finds it again
+  EXPECT_FALSE(pool().holder_of_client_id(client(3, id), now_));
+  EXPECT_EQ(acquire(client(3, id)), kFirst);
+  EXPECT_EQ(pool().find(kFirst, now_)->mac, client(3).mac);
 }
 
 TEST_F(LeasePoolTest, WithdrawnOfferReleasesTheAddress) {
