@@ -24,6 +24,7 @@ constexpr std::size_t kUdpHeader = 8;
 constexpr std::size_t kArpEthernetIpv4 = 28;
 constexpr std::uint16_t kArpRequest = 1;
 constexpr std::uint8_t kBootReply = 2;
+constexpr std::size_t kCiaddrOffset = 12;
 constexpr std::size_t kYiaddrOffset = 16;
 constexpr std::size_t kChaddrOffset = 28;
 constexpr std::array<std::uint8_t, 4> kMagicCookie{99, 130, 83, 99};
@@ -72,8 +73,9 @@ std::optional<UdpView> parse_udp(ByteSpan udp) {
   return UdpView{read16(udp, 0), read16(udp, 2), udp.subspan(kUdpHeader, std::min(length, udp.size()) - kUdpHeader)};
 }
 
-/// Option 53 of a BOOTP payload with the DHCP magic cookie; nullopt when absent or malformed.
-std::optional<dhcp::MessageType> message_type(ByteSpan dhcp) {
+/// The first option `code` of a BOOTP payload with the DHCP magic cookie (the options field only, as the
+/// server reads it); nullopt when absent or malformed.
+std::optional<ByteSpan> find_option(ByteSpan dhcp, std::uint8_t wanted) {
   if (dhcp.size() < dhcp::kOptionsOffset ||
       !std::equal(kMagicCookie.begin(), kMagicCookie.end(), dhcp.begin() + dhcp::kFixedHeaderSize)) {
     return std::nullopt;
@@ -87,10 +89,41 @@ std::optional<dhcp::MessageType> message_type(ByteSpan dhcp) {
     if (code == dhcp::option::end || at + 1 >= dhcp.size()) break;
     const std::size_t length = dhcp[at + 1];
     if (at + 2 + length > dhcp.size()) break;
-    if (code == dhcp::option::message_type && length == 1) return static_cast<dhcp::MessageType>(dhcp[at + 2]);
+    if (code == wanted) return dhcp.subspan(at + 2, length);
     at += 2 + length;
   }
   return std::nullopt;
+}
+
+/// Option 53; nullopt when absent or malformed.
+std::optional<dhcp::MessageType> message_type(ByteSpan dhcp) {
+  const std::optional<ByteSpan> type = find_option(dhcp, dhcp::option::message_type);
+  if (!type || type->size() != 1) return std::nullopt;
+  return static_cast<dhcp::MessageType>((*type)[0]);
+}
+
+/// The address a RELEASE, DECLINE or INFORM is about, as the server reads it: ciaddr (RELEASE), option 50
+/// (DECLINE), ciaddr or else the IP source (INFORM). nullopt for other messages, or when none is named.
+std::optional<Ipv4Address> named_address(dhcp::MessageType type, Ipv4Address source, ByteSpan dhcp) {
+  const Ipv4Address ciaddr{read32(dhcp, kCiaddrOffset)};
+  std::optional<Ipv4Address> named;
+  switch (type) {
+    case dhcp::MessageType::release: named = ciaddr; break;
+    case dhcp::MessageType::inform: named = ciaddr.is_unspecified() ? source : ciaddr; break;
+    case dhcp::MessageType::decline:
+      if (auto requested = find_option(dhcp, dhcp::option::requested_address); requested && requested->size() == 4) {
+        named = Ipv4Address{read32(*requested, 0)};
+      }
+      break;
+    default: return std::nullopt;
+  }
+  if (named && named->is_unspecified()) return std::nullopt;
+  return named;
+}
+
+bool names_an_address(std::optional<dhcp::MessageType> type) {
+  return type == dhcp::MessageType::release || type == dhcp::MessageType::decline ||
+         type == dhcp::MessageType::inform;
 }
 
 }  // namespace
@@ -123,7 +156,7 @@ GuestGuard::Decision GuestGuard::decide(virtio::PortId port, PortState& state, v
   const ByteSpan payload = frame.subspan(kEthernetHeader);
   switch (read16(frame, 12)) {
     case kEtherTypeIpv4:
-      return decide_ipv4(state, payload);
+      return decide_ipv4(port, state, payload);
     case kEtherTypeArp:
       return decide_arp(state, payload);
     default:
@@ -131,7 +164,7 @@ GuestGuard::Decision GuestGuard::decide(virtio::PortId port, PortState& state, v
   }
 }
 
-GuestGuard::Decision GuestGuard::decide_ipv4(PortState& state, ByteSpan ip) {
+GuestGuard::Decision GuestGuard::decide_ipv4(virtio::PortId port, PortState& state, ByteSpan ip) {
   const std::optional<Ipv4View> view = parse_ipv4(ip);
   if (!view) return {Admission::drop, GuardDrop::malformed};
   if (view->protocol == kProtocolUdp && view->first_fragment) {
@@ -147,7 +180,7 @@ GuestGuard::Decision GuestGuard::decide_ipv4(PortState& state, ByteSpan ip) {
       const Ipv4Address to = view->destination;
       if (udp->source_port == dhcp::kClientPort &&
           (to.is_broadcast() || to == config_.subnet.broadcast() || to == config_.gateway)) {
-        return decide_dhcp_client(state, view->source, udp->payload);
+        return decide_dhcp_client(port, state, view->source, udp->payload);
       }
     }
   }
@@ -156,7 +189,8 @@ GuestGuard::Decision GuestGuard::decide_ipv4(PortState& state, ByteSpan ip) {
   return {Admission::forward};
 }
 
-GuestGuard::Decision GuestGuard::decide_dhcp_client(PortState& state, Ipv4Address source, ByteSpan dhcp) {
+GuestGuard::Decision GuestGuard::decide_dhcp_client(virtio::PortId port, PortState& state, Ipv4Address source,
+                                                    ByteSpan dhcp) {
   // A port without an address may renew one it held before vznet restarted (the guard never saw that ACK):
   // the message reaches only the stack's DHCP server, which ACKs it only if the address is free or the
   // client's, and the ACK is snooped like any other. A port with an address uses it.
@@ -168,10 +202,18 @@ GuestGuard::Decision GuestGuard::decide_dhcp_client(PortState& state, Ipv4Addres
     return {Admission::drop, GuardDrop::foreign_mac};
   }
   const std::optional<dhcp::MessageType> type = message_type(dhcp);
-  if ((type == dhcp::MessageType::release || type == dhcp::MessageType::decline) && state.leased) {
-    spdlog::debug("guest {}: {} gives up {}", format_mac(*state.mac), dhcp::to_string(*type),
-                  state.leased->to_string());
-    state.leased.reset();
+  if (names_an_address(type)) {
+    const std::optional<Ipv4Address> named = named_address(*type, source, dhcp);
+    if (!named || !state.owns(*named)) {
+      not_holder_log_.log(spdlog::level::warn, "guest port {} ({}): DHCP {} about {}, which it does not hold: dropped",
+                          port, format_mac(*state.mac), dhcp::to_string(*type),
+                          named ? named->to_string() : std::string{"no address"});
+      return {Admission::drop, GuardDrop::dhcp_not_holder};
+    }
+    if (*type != dhcp::MessageType::inform && state.leased == named) {
+      spdlog::debug("guest port {}: {} gives up {}", port, dhcp::to_string(*type), named->to_string());
+      state.leased.reset();
+    }
   }
   return {Admission::stack_only};  // the DHCP server is the stack's; other guests have no business with it
 }

@@ -1,7 +1,8 @@
 // Multi-guest isolation and anti-spoofing (as in Cirrus Labs' Softnet): which guest frames may enter the network,
 // judged from each port's MAC (learned from its first frame) and IPv4 address (snooped from the DHCP ACK the stack
-// delivers to it, or reserved by --dhcp-static). Pure: frames in, verdicts and counters out, no I/O. Routing
-// between guests is the switch's (virtio/port_switch.h); this only says what may be routed.
+// delivers to it, or reserved by --dhcp-static). Pure: frames in, verdicts and counters out (and rate-limited
+// warnings), no I/O. Routing between guests is the switch's (virtio/port_switch.h); this only says what may be
+// routed.
 #pragma once
 
 #include <array>
@@ -14,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "forward/rate_limited_log.h"
 #include "stack/dhcp_config.h"
 #include "stack/ipv4_address.h"
 #include "virtio/port_switch.h"
@@ -29,10 +31,12 @@ enum class GuardDrop : std::uint8_t {
   no_lease,           ///< IPv4 other than DHCP from a port that has no address yet
   arp_spoof,          ///< ARP sender MAC not the port's, or sender IP neither its address nor 0.0.0.0 (probe)
   dhcp_server_spoof,  ///< UDP from port 67 or to port 68, or a BOOTREPLY: only vznet's DHCP server answers
+  dhcp_not_holder,    ///< DHCP RELEASE, DECLINE or INFORM naming an address the port does not hold
   count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(GuardDrop::count_)> kGuardDropNames{
-    "malformed", "foreign_mac", "mac_taken", "ip_spoof", "no_lease", "arp_spoof", "dhcp_server_spoof"};
+    "malformed", "foreign_mac", "mac_taken", "ip_spoof", "no_lease", "arp_spoof", "dhcp_server_spoof",
+    "dhcp_not_holder"};
 static_assert(!kGuardDropNames.back().empty(), "every GuardDrop needs a name");
 
 /// The guard's drops by reason. Plain integers, one thread (the loop's).
@@ -76,7 +80,10 @@ struct GuardedPort {
 ///            has a --dhcp-static reservation (from the moment the MAC is learned). IPv4 and ARP must use
 ///            the address (ip_spoof, arp_spoof); DHCP may also still use 0.0.0.0.
 /// A NAK delivered to the port, or a RELEASE or DECLINE it sends, clears the leased address (not a reservation):
-/// back to learned. port_detached forgets the port.
+/// back to learned. A RELEASE (ciaddr), DECLINE (option 50) or INFORM (ciaddr, else the IP source) must name an
+/// address the port holds (dhcp_not_holder): one guest's message never gives up, quarantines or asks about
+/// another's address (issue 12). REQUESTs are the DHCP server's to judge (it knows leases; the guard only knows
+/// what it snooped). port_detached forgets the port.
 /// In every state: UDP from port 67 or to port 68, and BOOTREPLYs, are dhcp_server_spoof; other EtherTypes
 /// (IPv6, LLDP, VLAN-tagged...) with the port's MAC are admitted to the stack only, uncounted (lwIP ignores
 /// them, and Linux sends IPv6 DAD/MLD at link-up: not an attack). DHCP client messages also go to the stack
@@ -109,8 +116,9 @@ class GuestGuard final : public virtio::FrameFilter {
   };
 
   Decision decide(virtio::PortId port, PortState& state, virtio::Frame frame);
-  Decision decide_ipv4(PortState& state, std::span<const std::uint8_t> ip);
-  Decision decide_dhcp_client(PortState& state, Ipv4Address source, std::span<const std::uint8_t> dhcp);
+  Decision decide_ipv4(virtio::PortId port, PortState& state, std::span<const std::uint8_t> ip);
+  Decision decide_dhcp_client(virtio::PortId port, PortState& state, Ipv4Address source,
+                              std::span<const std::uint8_t> dhcp);
   Decision decide_arp(const PortState& state, std::span<const std::uint8_t> arp) const;
   bool mac_in_use(const MacBytes& mac, virtio::PortId except) const;
   std::optional<Ipv4Address> reservation(const MacBytes& mac) const;
@@ -119,6 +127,7 @@ class GuestGuard final : public virtio::FrameFilter {
   GuardConfig config_;
   GuardCounters counters_;
   std::map<virtio::PortId, PortState> ports_;
+  RateLimitedLog not_holder_log_;  ///< a guest can send these as fast as it likes
 };
 
 }  // namespace vznet::stack

@@ -100,6 +100,18 @@ Bytes dhcp_client(const MacBytes& mac, dhcp::MessageType type, Ipv4Address src =
   return udp_frame(dst == kAllOnes ? kBroadcastMac : kGatewayMac, mac, {src, 68}, {dst, 67}, payload);
 }
 
+/// A client message from `mac` with `ciaddr` and `options` (RELEASE, DECLINE and INFORM name an address).
+Bytes dhcp_naming(const MacBytes& mac, dhcp::MessageType type, Ipv4Address ciaddr,
+                  const std::vector<dhcp::ReplyOption>& options, Ipv4Address src = kAny, Ipv4Address dst = kGateway,
+                  const MacBytes* chaddr = nullptr) {
+  dhcp::Message m = header_for(chaddr ? *chaddr : mac, type);
+  m.ciaddr = ciaddr;
+  return udp_frame(dst == kAllOnes ? kBroadcastMac : kGatewayMac, mac, {src, 68}, {dst, 67},
+                   dhcp::build_request(m, options));
+}
+
+dhcp::ReplyOption requested(Ipv4Address a) { return {dhcp::option::requested_address, dhcp::address(a)}; }
+
 /// A server message (OFFER/ACK/NAK) for `chaddr`, sent by `src_mac`/`src` (the gateway unless told), 67 -> 68.
 Bytes dhcp_server(dhcp::MessageType type, const MacBytes& chaddr, Ipv4Address yiaddr,
                   const MacBytes& src_mac = kGatewayMac, Ipv4Address src = kGateway) {
@@ -253,18 +265,62 @@ TEST_F(GuestGuardTest, ARenewalAckReplacesTheAddress) {
 
 TEST_F(GuestGuardTest, ReleaseDeclineAndNakClearTheLease) {
   lease(1, kMacA, kIpA);
-  EXPECT_EQ(from(1, dhcp_client(kMacA, dhcp::MessageType::release, kIpA, kGateway)), Admission::stack_only);
+  EXPECT_EQ(from(1, dhcp_naming(kMacA, dhcp::MessageType::release, kIpA, {}, kIpA)), Admission::stack_only);
   EXPECT_FALSE(port(1)->address());
   EXPECT_EQ(from(1, ping(kMacA, kIpA)), Admission::drop);
   EXPECT_EQ(dropped(GuardDrop::no_lease), 1u);
 
   guard.to_guest(1, dhcp_server(dhcp::MessageType::ack, kMacA, kIpA));
-  EXPECT_EQ(from(1, dhcp_client(kMacA, dhcp::MessageType::decline)), Admission::stack_only);
+  EXPECT_EQ(from(1, dhcp_naming(kMacA, dhcp::MessageType::decline, kAny, {requested(kIpA)}, kAny, kAllOnes)),
+            Admission::stack_only);
   EXPECT_FALSE(port(1)->address());
 
   guard.to_guest(1, dhcp_server(dhcp::MessageType::ack, kMacA, kIpA));
   guard.to_guest(1, dhcp_server(dhcp::MessageType::nak, kMacA, kAny));
   EXPECT_FALSE(port(1)->address());
+}
+
+// Issue 12: a RELEASE, DECLINE or INFORM naming another port's address (or none the port holds) reaches nobody,
+// and the sender keeps its own lease: it gave up nothing of its own.
+TEST_F(GuestGuardTest, ReleaseDeclineAndInformOfAnAddressThePortDoesNotHoldAreDropped) {
+  lease(1, kMacA, kIpA);
+  lease(2, kMacB, kIpB);
+  using enum dhcp::MessageType;
+  EXPECT_EQ(from(2, dhcp_naming(kMacB, release, kIpA, {}, kAny)), Admission::drop) << "from 0.0.0.0";
+  EXPECT_EQ(from(2, dhcp_naming(kMacB, release, kIpA, {}, kIpB)), Admission::drop) << "from its own address";
+  EXPECT_EQ(from(2, dhcp_naming(kMacB, release, kAny, {}, kIpB)), Admission::drop) << "naming no address";
+  EXPECT_EQ(from(2, dhcp_naming(kMacB, decline, kAny, {requested(kIpA)}, kAny, kAllOnes)), Admission::drop);
+  EXPECT_EQ(from(2, dhcp_naming(kMacB, decline, kAny, {}, kAny, kAllOnes)), Admission::drop) << "no option 50";
+  EXPECT_EQ(from(2, dhcp_naming(kMacB, inform, kIpA, {}, kIpB)), Admission::drop);
+  EXPECT_EQ(from(2, dhcp_naming(kMacB, inform, kIpA, {}, kAny, kAllOnes)), Admission::drop);
+  EXPECT_EQ(dropped(GuardDrop::dhcp_not_holder), 7u);
+  EXPECT_EQ(total_drops(), 7u);
+  EXPECT_EQ(port(1)->leased, kIpA);
+  EXPECT_EQ(port(2)->leased, kIpB) << "a refused RELEASE gives up nothing";
+  EXPECT_EQ(from(1, ping(kMacA, kIpA)), Admission::forward);
+
+  EXPECT_EQ(from(3, dhcp_client(kMacStatic, discover)), Admission::stack_only);
+  EXPECT_EQ(from(4, dhcp_naming(MacBytes{0x02, 0, 0, 0, 0, 0x0c}, release, kIpA, {}, kAny)), Admission::drop)
+      << "a port without a lease holds nothing to release";
+  EXPECT_EQ(from(3, dhcp_naming(kMacStatic, inform, kIpStatic, {}, kIpStatic)), Admission::stack_only)
+      << "its reservation";
+  EXPECT_EQ(from(2, dhcp_naming(kMacB, inform, kIpB, {}, kIpB)), Admission::stack_only) << "its own address";
+  EXPECT_EQ(from(2, dhcp_naming(kMacB, release, kIpB, {}, kIpB)), Admission::stack_only);
+  EXPECT_FALSE(port(2)->address());
+  EXPECT_EQ(dropped(GuardDrop::dhcp_not_holder), 8u);
+}
+
+TEST_F(GuestGuardTest, AnotherPortsChaddrIsForeignMacWhateverTheMessage) {
+  lease(1, kMacA, kIpA);
+  lease(2, kMacB, kIpB);
+  using enum dhcp::MessageType;
+  for (dhcp::MessageType type : {discover, request, release, decline, inform}) {
+    EXPECT_EQ(from(2, dhcp_naming(kMacB, type, kIpA, {requested(kIpA)}, kAny, kAllOnes, &kMacA)), Admission::drop)
+        << dhcp::to_string(type);
+  }
+  EXPECT_EQ(dropped(GuardDrop::foreign_mac), 5u);
+  EXPECT_EQ(port(1)->leased, kIpA);
+  EXPECT_EQ(port(2)->leased, kIpB);
 }
 
 TEST_F(GuestGuardTest, AReleaseFromAnotherAddressIsSpoofAndKeepsTheLease) {
@@ -283,7 +339,8 @@ TEST_F(GuestGuardTest, AStaticReservationAllowsItsAddressWithoutDhcp) {
   EXPECT_EQ(dropped(GuardDrop::ip_spoof), 1u);
   EXPECT_EQ(from(1, ping(kMacA, kIpStatic)), Admission::drop) << "the reservation is the MAC's only";
 
-  EXPECT_EQ(from(3, dhcp_client(kMacStatic, dhcp::MessageType::release, kIpStatic, kGateway)), Admission::stack_only);
+  EXPECT_EQ(from(3, dhcp_naming(kMacStatic, dhcp::MessageType::release, kIpStatic, {}, kIpStatic)),
+            Admission::stack_only);
   EXPECT_EQ(from(3, ping(kMacStatic, kIpStatic)), Admission::forward) << "a reservation is not released";
 }
 
