@@ -21,7 +21,12 @@ constexpr Ipv4Address kBroadcast{255, 255, 255, 255};
 
 DhcpClient client_of(const Message& m) { return DhcpClient{m.mac(), m.client_identifier(), m.hostname()}; }
 
-std::size_t reply_limit(const Message& m) { return m.max_message_size().value_or(dhcp::kMinMaxMessageSize); }
+/// The client's maximum, and never more than one unfragmented packet on the guest link: the reply is built
+/// whole, headers and all (dhcp_server.cpp), and a client reading a raw socket cannot reassemble fragments.
+std::size_t reply_limit(const Message& m, std::uint16_t mtu) {
+  const std::size_t link_limit = std::size_t{mtu} - 28;  // IPv4 and UDP headers
+  return std::min(m.max_message_size().value_or(dhcp::kMinMaxMessageSize), link_limit);
+}
 
 std::string describe(const DhcpClient& c) {
   return c.hostname.empty() ? format_mac(c.mac) : format_mac(c.mac) + " (" + c.hostname + ")";
@@ -63,7 +68,7 @@ std::optional<DhcpOutgoing> DhcpResponder::handle(std::span<const std::uint8_t> 
   switch (m.type) {
     case MessageType::discover: return on_discover(m, client, now);
     case MessageType::request: return on_request(m, client, now);
-    case MessageType::inform: return on_inform(m, source);
+    case MessageType::inform: return on_inform(m, client, source, now);
     case MessageType::decline: on_decline(m, client, now); return std::nullopt;
     case MessageType::release: on_release(m, client, now); return std::nullopt;
     case MessageType::offer:
@@ -106,7 +111,24 @@ std::vector<ReplyOption> DhcpResponder::options_for(const Message& m, bool with_
   return out;
 }
 
+void DhcpResponder::note_foreign_client_id(const Message& m, const DhcpClient& client, DhcpTime now) {
+  const auto holder = pool_.holder_of_client_id(client, now);
+  if (!holder) return;
+  counters_.count(DhcpEvent::foreign_client_id);
+  foreign_log_.log(spdlog::level::warn,
+                   "DHCP: {} from {} carries the client identifier of {}'s lease on {}: ignored, served by its MAC",
+                   to_string(m.type), describe(client), format_mac(holder->mac), holder->address.to_string());
+}
+
+void DhcpResponder::refuse_not_holder(DhcpDrop reason, const Message& m, const DhcpClient& client,
+                                      Ipv4Address address) {
+  counters_.drop(reason);
+  foreign_log_.log(spdlog::level::warn, "DHCP: {} from {} about {}, which it does not hold: ignored",
+                   to_string(m.type), describe(client), address.to_string());
+}
+
 std::optional<DhcpOutgoing> DhcpResponder::on_discover(const Message& m, const DhcpClient& client, DhcpTime now) {
+  note_foreign_client_id(m, client, now);
   auto address = pool_.offer(client, m.address_option(option::requested_address), now);
   if (!address) {
     counters_.count(DhcpEvent::pool_exhausted);
@@ -118,7 +140,7 @@ std::optional<DhcpOutgoing> DhcpResponder::on_discover(const Message& m, const D
   counters_.count(DhcpEvent::offer);
   spdlog::debug("DHCP: OFFER {} to {}", address->to_string(), describe(client));
   dhcp::Reply reply{MessageType::offer, *address, Ipv4Address{}, options_for(m, true)};
-  return DhcpOutgoing{dhcp::build_reply(m, reply, reply_limit(m)), kBroadcast};
+  return DhcpOutgoing{dhcp::build_reply(m, reply, reply_limit(m, config_.mtu)), kBroadcast, m.mac()};
 }
 
 std::optional<DhcpOutgoing> DhcpResponder::on_request(const Message& m, const DhcpClient& client, DhcpTime now) {
@@ -134,6 +156,7 @@ std::optional<DhcpOutgoing> DhcpResponder::on_request(const Message& m, const Dh
     counters_.drop(DhcpDrop::no_address);
     return std::nullopt;
   }
+  note_foreign_client_id(m, client, now);
   const auto before = pool_.find(*address, now);
   auto lease = pool_.bind(client, *address, now);
   if (!lease) return nak(m, *address, "not available to this client");
@@ -149,22 +172,31 @@ std::optional<DhcpOutgoing> DhcpResponder::on_request(const Message& m, const Dh
   // which every client accepts, whether or not it set the broadcast flag.
   const Ipv4Address destination = m.ciaddr.is_unspecified() ? kBroadcast : m.ciaddr;
   dhcp::Reply reply{MessageType::ack, *address, m.ciaddr, options_for(m, true)};
-  return DhcpOutgoing{dhcp::build_reply(m, reply, reply_limit(m)), destination};
+  return DhcpOutgoing{dhcp::build_reply(m, reply, reply_limit(m, config_.mtu)), destination, m.mac()};
 }
 
-std::optional<DhcpOutgoing> DhcpResponder::on_inform(const Message& m, Ipv4Address source) {
-  // The client configured its address itself and wants the other parameters: no lease, no yiaddr.
-  counters_.count(DhcpEvent::inform_ack);
+std::optional<DhcpOutgoing> DhcpResponder::on_inform(const Message& m, const DhcpClient& client, Ipv4Address source,
+                                                     DhcpTime now) {
+  // The client configured its address itself and wants the other parameters: no lease, no yiaddr. An address
+  // another MAC holds is not its to configure (and the answer would go there).
   Ipv4Address destination = !m.ciaddr.is_unspecified() ? m.ciaddr : source;
+  if (pool_.held_by_other(destination, client, now)) {
+    refuse_not_holder(DhcpDrop::inform_not_holder, m, client, destination);
+    return std::nullopt;
+  }
+  counters_.count(DhcpEvent::inform_ack);
   if (destination.is_unspecified() || !config_.subnet.contains(destination)) destination = kBroadcast;
   dhcp::Reply reply{MessageType::ack, Ipv4Address{}, m.ciaddr, options_for(m, false)};
-  return DhcpOutgoing{dhcp::build_reply(m, reply, reply_limit(m)), destination};
+  return DhcpOutgoing{dhcp::build_reply(m, reply, reply_limit(m, config_.mtu)), destination, m.mac()};
 }
 
 void DhcpResponder::on_decline(const Message& m, const DhcpClient& client, DhcpTime now) {
   auto address = m.address_option(option::requested_address);
   if (for_another_server(m) || !address) return;
-  if (!pool_.decline(client, *address, now)) return;
+  if (!pool_.decline(client, *address, now)) {
+    refuse_not_holder(DhcpDrop::decline_not_holder, m, client, *address);
+    return;
+  }
   counters_.count(DhcpEvent::decline);
   lease_log_.log(spdlog::level::warn, "DHCP: {} declined {}: another host uses it; not handed out for {} s",
                  describe(client), address->to_string(), kDeclineQuarantine.count());
@@ -172,7 +204,10 @@ void DhcpResponder::on_decline(const Message& m, const DhcpClient& client, DhcpT
 
 void DhcpResponder::on_release(const Message& m, const DhcpClient& client, DhcpTime now) {
   if (for_another_server(m)) return;
-  if (!pool_.release(client, m.ciaddr, now)) return;
+  if (!pool_.release(client, m.ciaddr, now)) {
+    refuse_not_holder(DhcpDrop::release_not_holder, m, client, m.ciaddr);
+    return;
+  }
   counters_.count(DhcpEvent::release);
   lease_log_.log(spdlog::level::info, "DHCP: {} released {}", describe(client), m.ciaddr.to_string());
 }
@@ -185,7 +220,7 @@ DhcpOutgoing DhcpResponder::nak(const Message& m, Ipv4Address address, const cha
   if (const dhcp::Bytes* id = m.find(option::client_identifier)) options.push_back({option::client_identifier, *id});
   dhcp::Reply reply{MessageType::nak, Ipv4Address{}, Ipv4Address{}, std::move(options)};
   // RFC 2131 4.3.2: without a relay, a NAK is broadcast (the client's address is the problem).
-  return DhcpOutgoing{dhcp::build_reply(m, reply, reply_limit(m)), kBroadcast};
+  return DhcpOutgoing{dhcp::build_reply(m, reply, reply_limit(m, config_.mtu)), kBroadcast, m.mac()};
 }
 
 }  // namespace vznet::stack

@@ -19,6 +19,10 @@ namespace vznet::stack {
 struct DhcpOutgoing {
   dhcp::Bytes payload;
   Ipv4Address destination;  ///< 255.255.255.255 for clients without an address yet, else their ciaddr
+  /// The asking client's MAC (chaddr), the reply's Ethernet destination whatever `destination` is: the switch
+  /// then delivers it to that guest's port only (the guard pins chaddr to the sending port's MAC), so no
+  /// other guest sees a reply, nor the client identifier it echoes (issue 12).
+  MacBytes client_mac{};
 };
 
 class DhcpResponder {
@@ -28,6 +32,8 @@ class DhcpResponder {
 
   /// Answers one UDP payload sent to port 67 from `source` (0.0.0.0 before the client has an address).
   /// Malformed messages are counted drops; DISCOVER on an exhausted pool, RELEASE and DECLINE get no reply.
+  /// One client's messages never act on another MAC's lease: an identifier naming one is ignored (counted,
+  /// DhcpEvent::foreign_client_id), and a RELEASE, DECLINE or INFORM about it is a counted drop.
   std::optional<DhcpOutgoing> handle(std::span<const std::uint8_t> payload, Ipv4Address source, DhcpTime now);
 
   const LeasePool& leases() const { return pool_; }
@@ -36,10 +42,15 @@ class DhcpResponder {
  private:
   std::optional<DhcpOutgoing> on_discover(const dhcp::Message& m, const DhcpClient& client, DhcpTime now);
   std::optional<DhcpOutgoing> on_request(const dhcp::Message& m, const DhcpClient& client, DhcpTime now);
-  std::optional<DhcpOutgoing> on_inform(const dhcp::Message& m, Ipv4Address source);
+  std::optional<DhcpOutgoing> on_inform(const dhcp::Message& m, const DhcpClient& client, Ipv4Address source,
+                                        DhcpTime now);
   void on_decline(const dhcp::Message& m, const DhcpClient& client, DhcpTime now);
   void on_release(const dhcp::Message& m, const DhcpClient& client, DhcpTime now);
   DhcpOutgoing nak(const dhcp::Message& m, Ipv4Address address, const char* why);
+  /// Counts and logs a message carrying the identifier of another MAC's live lease.
+  void note_foreign_client_id(const dhcp::Message& m, const DhcpClient& client, DhcpTime now);
+  /// Counts and logs a RELEASE, DECLINE or INFORM about an address the client does not hold.
+  void refuse_not_holder(DhcpDrop reason, const dhcp::Message& m, const DhcpClient& client, Ipv4Address address);
   /// Option 54 names another server: the message is not for us.
   bool for_another_server(const dhcp::Message& m) const;
   std::vector<dhcp::ReplyOption> options_for(const dhcp::Message& m, bool with_lease) const;
@@ -52,6 +63,7 @@ class DhcpResponder {
   RateLimitedLog malformed_log_;
   RateLimitedLog exhausted_log_;
   RateLimitedLog lease_log_;
+  RateLimitedLog foreign_log_;  ///< messages about another client's lease: a guest could send a flood
 };
 
 }  // namespace vznet::stack

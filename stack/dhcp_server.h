@@ -1,6 +1,7 @@
 // The DHCPv4 server on the gateway: an lwIP UDP pcb on port 67 that feeds client messages to the
-// DhcpResponder and sends its replies from gateway:67 to port 68 on the guest netif. Owns the pcb and the
-// lease pool; the protocol logic is dhcp_responder.cpp's, the wire format dhcp_message.cpp's.
+// DhcpResponder, and sends its replies from gateway:67 to port 68 in Ethernet frames addressed to the asking
+// client's MAC, so they reach its port only. Owns the pcb and the lease pool; the protocol logic is
+// dhcp_responder.cpp's, the wire format dhcp_message.cpp's.
 #pragma once
 
 #include <functional>

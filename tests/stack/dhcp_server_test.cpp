@@ -1,11 +1,14 @@
 // Stack tests for the DHCP server: DHCP messages in guest Ethernet frames into a real Stack (lwIP, the
 // catch-all) with a DhcpServer on it, and the frames that come back: addressing, every option, NAK, renew,
-// release, decline, inform, exhaustion, expiry (on the server's injected clock) and malformed input.
+// release, decline, inform, exhaustion, expiry (on the server's injected clock) and malformed input. Then the
+// server behind the real switch and guard with two guest ports: replies reach the asking port only, and one
+// guest cannot take, release, decline or inform on the other's lease (issue 12).
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "stack/dhcp_server.h"
+#include "stack/guest_guard.h"
 #include "stack/stack.h"
 #include "tests/stack/frames.h"
 
@@ -132,13 +135,18 @@ void expect_all_options(const SeenReply& r, std::uint8_t type) {
   EXPECT_EQ(r.options.at(option::broadcast_address), dhcp::address(Ipv4Address{192, 168, 64, 255}));
 }
 
-void expect_broadcast_from_gateway(const SeenReply& r, const Mac& gateway_mac) {
-  EXPECT_TRUE(std::equal(kBroadcastMac.begin(), kBroadcastMac.end(), r.frame.bytes.begin()));
+/// IP broadcast (the client has no address yet), but an Ethernet frame to the client's MAC: the switch delivers
+/// it to that client's port only, never to the other guests (issue 12).
+void expect_broadcast_to_the_client(const SeenReply& r, const Mac& gateway_mac, const Mac& client = kGuestMac) {
+  EXPECT_TRUE(std::equal(client.begin(), client.end(), r.frame.bytes.begin()));
   EXPECT_TRUE(std::equal(gateway_mac.begin(), gateway_mac.end(), r.frame.bytes.begin() + 6));
   EXPECT_EQ(r.frame.ip_src(), kGateway);
   EXPECT_EQ(r.frame.ip_dst(), kAllOnes);
+  EXPECT_EQ(checksum(r.frame.ip().first(20)), 0) << "IP header checksum";
+  EXPECT_EQ(get16(r.frame.ip(), 2), r.frame.ip().size()) << "IP total length";
   EXPECT_EQ(get16(r.frame.l4(), 0), dhcp::kServerPort);
   const auto udp = r.frame.l4();
+  EXPECT_EQ(get16(udp, 4), udp.size()) << "UDP length";
   EXPECT_EQ(checksum(udp, pseudo_sum(kGateway, kAllOnes, 17, udp.size())), 0) << "UDP checksum";
 }
 
@@ -148,7 +156,7 @@ TEST_F(DhcpServerTest, DiscoverOfferRequestAckWithEveryOption) {
   send(dhcp::MessageType::discover, prl);
   auto offer = reply();
   ASSERT_TRUE(offer);
-  expect_broadcast_from_gateway(*offer, gateway_mac());
+  expect_broadcast_to_the_client(*offer, gateway_mac());
   EXPECT_EQ(offer->xid, 42u);
   EXPECT_EQ(offer->yiaddr, kFirst);
   expect_all_options(*offer, 2);
@@ -160,7 +168,7 @@ TEST_F(DhcpServerTest, DiscoverOfferRequestAckWithEveryOption) {
   send(dhcp::MessageType::request, request);
   auto ack = reply();
   ASSERT_TRUE(ack);
-  expect_broadcast_from_gateway(*ack, gateway_mac());
+  expect_broadcast_to_the_client(*ack, gateway_mac());
   EXPECT_EQ(ack->yiaddr, kFirst);
   expect_all_options(*ack, 5);
   EXPECT_EQ(counters_.counted(DhcpEvent::ack), 1u);
@@ -238,6 +246,7 @@ TEST_F(DhcpServerTest, WrongOrForeignAddressGetsABroadcastNak) {
     EXPECT_EQ(nak->type(), 6);
     EXPECT_EQ(nak->yiaddr, kAny);
     EXPECT_EQ(nak->frame.ip_dst(), kAllOnes);
+    EXPECT_TRUE(std::equal(kGuestMac.begin(), kGuestMac.end(), nak->frame.bytes.begin())) << "to the asker only";
     EXPECT_FALSE(nak->options.contains(option::lease_time));
   }
   EXPECT_EQ(counters_.counted(DhcpEvent::nak), 2u);
@@ -276,7 +285,7 @@ TEST_F(DhcpServerTest, DeclinedAddressIsNotOfferedAgain) {
 }
 
 TEST_F(DhcpServerTest, InformGetsConfigurationWithoutALease) {
-  config_.statics = {{kOtherMac, Ipv4Address{192, 168, 64, 50}}};
+  config_.statics = {{kGuestMac, Ipv4Address{192, 168, 64, 50}}};
   start();
   const Ipv4Address self{192, 168, 64, 50};
   stack_->guest_frame(1, arp_request(self, kGateway));
@@ -340,6 +349,180 @@ TEST_F(DhcpServerTest, PortSixtySevenOfAnotherHostIsAFlowNotOurs) {
 TEST_F(DhcpServerTest, InvalidConfigIsRefused) {
   config_.range = stack::DhcpRange{Ipv4Address{192, 168, 64, 1}, kSecond};
   EXPECT_THROW(start(), std::invalid_argument);
+}
+
+// --- Two guests behind the switch and the guard, as vznet runs them --------------------------------------------
+
+struct FakePort : virtio::GuestPort {
+  explicit FakePort(virtio::PortId port_id) : id_(port_id) {}
+  bool send_frame(virtio::Frame frame) override {
+    sent.push_back({Bytes(frame.begin(), frame.end())});
+    return true;
+  }
+  virtio::PortId id() const override { return id_; }
+  const std::string& name() const override { return name_; }
+  /// The DHCP replies this port received, oldest first (taken: the list is emptied).
+  std::vector<SeenReply> replies() {
+    std::vector<SeenReply> out;
+    for (const SeenFrame& f : sent) {
+      if (auto r = parse_reply(f)) out.push_back(*r);
+    }
+    sent.clear();
+    return out;
+  }
+  virtio::PortId id_;
+  std::string name_ = "fake";
+  std::vector<SeenFrame> sent;
+};
+
+const Mac kMacA{0x52, 0x54, 0x00, 0x00, 0x00, 0x0a};
+const Mac kMacB{0x52, 0x54, 0x00, 0x00, 0x00, 0x0b};
+/// Guest A's client identifier, as its replies echo it to anyone who sees them.
+const Bytes kIdA{1, 0x52, 0x54, 0x00, 0x00, 0x00, 0x0a};
+
+class DhcpBehindTheSwitchTest : public ::testing::Test {
+ protected:
+  DhcpBehindTheSwitchTest() {
+    stack_ = std::make_unique<stack::Stack>(
+        io_, stack::StackConfig{},
+        [this](virtio::Frame f) {
+          if (switch_) switch_->send_to_guests(f);  // the stack announces itself before the switch exists
+        },
+        stack_counters_);
+    switch_ = std::make_unique<virtio::PortSwitch>(*stack_);
+    switch_->set_filter(&guard_);
+    switch_->set_stack_mac(stack::StackConfig{}.gateway_mac);
+    switch_->port_attached(a_);
+    switch_->port_attached(b_);
+    server_ = std::make_unique<stack::DhcpServer>(*stack_, config_, counters_, [this] { return now_; });
+  }
+  ~DhcpBehindTheSwitchTest() override {
+    server_.reset();
+    switch_.reset();
+    stack_.reset();
+  }
+
+  /// A client message from the guest on `port` (MAC `mac`, chaddr `mac`), 68 -> 67, from `src`.
+  void send(FakePort& port, const Mac& mac, dhcp::MessageType type, std::vector<dhcp::ReplyOption> options,
+            Ipv4Address ciaddr = {}, Ipv4Address src = kAny, Ipv4Address dst = kAllOnes) {
+    dhcp::Message m;
+    m.type = type;
+    m.xid = 0x1000 + port.id();
+    m.ciaddr = ciaddr;
+    std::copy(mac.begin(), mac.end(), m.chaddr.begin());
+    Bytes frame = udp_datagram(dst == kAllOnes ? kBroadcastMac : stack::StackConfig{}.gateway_mac,
+                               {src, dhcp::kClientPort}, {dst, dhcp::kServerPort}, dhcp::build_request(m, options));
+    std::copy(mac.begin(), mac.end(), frame.begin() + 6);
+    switch_->frame_received(port, frame);
+  }
+  static dhcp::ReplyOption addr_option(std::uint8_t code, Ipv4Address a) { return {code, dhcp::address(a)}; }
+  /// DISCOVER, OFFER, REQUEST, ACK from `port`; the address, or 0.0.0.0 when any step failed.
+  Ipv4Address acquire(FakePort& port, const Mac& mac, const Bytes& id) {
+    send(port, mac, dhcp::MessageType::discover, {{option::client_identifier, id}});
+    auto offers = port.replies();
+    if (offers.size() != 1) return {};
+    send(port, mac, dhcp::MessageType::request, {{option::client_identifier, id},
+                                                 addr_option(option::server_identifier, kGateway),
+                                                 addr_option(option::requested_address, offers[0].yiaddr)});
+    auto acks = port.replies();
+    if (acks.size() != 1 || acks[0].type() != 5) return {};
+    return acks[0].yiaddr;
+  }
+  std::optional<Ipv4Address> guard_address(virtio::PortId id) const {
+    for (const stack::GuardedPort& p : guard_.ports()) {
+      if (p.port == id) return p.address();
+    }
+    return std::nullopt;
+  }
+  void expect_a_keeps(Ipv4Address address) {
+    EXPECT_EQ(guard_address(a_.id()), address) << "the guard still lets A use its address";
+    auto lease = server_->leases().find(address, now_);
+    ASSERT_TRUE(lease);
+    EXPECT_EQ(lease->state, stack::LeaseState::bound);
+    EXPECT_TRUE(std::equal(kMacA.begin(), kMacA.end(), lease->mac.begin())) << "the lease is A's";
+  }
+
+  asio::io_context io_;
+  stack::StackCounters stack_counters_;
+  stack::DhcpCounters counters_;
+  stack::DhcpConfig config_;
+  stack::DhcpTime now_ = stack::DhcpTime{} + 1000h;
+  stack::GuestGuard guard_{stack::GuardConfig{}};
+  FakePort a_{1}, b_{2};
+  std::unique_ptr<stack::Stack> stack_;
+  std::unique_ptr<virtio::PortSwitch> switch_;
+  std::unique_ptr<stack::DhcpServer> server_;
+};
+
+TEST_F(DhcpBehindTheSwitchTest, RepliesReachOnlyTheAskingPortEvenWhenBroadcast) {
+  send(a_, kMacA, dhcp::MessageType::discover, {{option::client_identifier, kIdA}});
+  auto offers = a_.replies();
+  ASSERT_EQ(offers.size(), 1u);
+  expect_broadcast_to_the_client(offers[0], stack::StackConfig{}.gateway_mac, kMacA);
+  EXPECT_TRUE(b_.replies().empty()) << "B saw A's OFFER (and with it A's client identifier)";
+  send(a_, kMacA, dhcp::MessageType::request, {{option::client_identifier, kIdA},
+                                               addr_option(option::requested_address, offers[0].yiaddr)});
+  EXPECT_EQ(a_.replies().size(), 1u);
+  EXPECT_TRUE(b_.replies().empty()) << "B saw A's ACK";
+  send(b_, kMacB, dhcp::MessageType::discover, {});
+  EXPECT_EQ(b_.replies().size(), 1u);
+  EXPECT_TRUE(a_.replies().empty()) << "A saw B's OFFER";
+  send(b_, kMacB, dhcp::MessageType::request, {addr_option(option::requested_address, Ipv4Address{10, 9, 9, 9})});
+  auto naks = b_.replies();
+  ASSERT_EQ(naks.size(), 1u);
+  EXPECT_EQ(naks[0].type(), 6);
+  EXPECT_TRUE(a_.replies().empty()) << "A saw B's NAK";
+}
+
+TEST_F(DhcpBehindTheSwitchTest, BCannotTakeAsLeaseWithAsClientIdentifier) {
+  const Ipv4Address a_address = acquire(a_, kMacA, kIdA);
+  ASSERT_EQ(a_address, kFirst);
+  // INIT-REBOOT form (option 50) and RENEWING form (ciaddr), each with A's identifier.
+  send(b_, kMacB, dhcp::MessageType::request, {{option::client_identifier, kIdA},
+                                               addr_option(option::requested_address, a_address)});
+  send(b_, kMacB, dhcp::MessageType::request, {{option::client_identifier, kIdA}}, a_address);
+  for (const SeenReply& r : b_.replies()) {
+    EXPECT_EQ(r.type(), 6) << "B is refused A's address";
+    EXPECT_EQ(r.yiaddr, kAny);
+  }
+  EXPECT_TRUE(a_.replies().empty());
+  expect_a_keeps(a_address);
+  EXPECT_FALSE(guard_address(b_.id())) << "B learned no address";
+  EXPECT_EQ(counters_.counted(DhcpEvent::foreign_client_id), 2u);
+
+  // DISCOVER with A's identifier: B is a client of its own.
+  send(b_, kMacB, dhcp::MessageType::discover, {{option::client_identifier, kIdA},
+                                                addr_option(option::requested_address, a_address)});
+  auto offers = b_.replies();
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].yiaddr, kSecond);
+  expect_a_keeps(a_address);
+  // A renews as usual, and hears nothing of B's attempts.
+  EXPECT_EQ(acquire(a_, kMacA, kIdA), a_address);
+  EXPECT_TRUE(b_.replies().empty());
+}
+
+TEST_F(DhcpBehindTheSwitchTest, BCannotReleaseDeclineOrInformOnAsAddress) {
+  const Ipv4Address a_address = acquire(a_, kMacA, kIdA);
+  ASSERT_EQ(a_address, kFirst);
+  ASSERT_EQ(acquire(b_, kMacB, {}), kSecond);
+  const std::vector<dhcp::ReplyOption> id{{option::client_identifier, kIdA}};
+  auto with = [&](std::vector<dhcp::ReplyOption> more) {
+    more.insert(more.begin(), id.begin(), id.end());
+    return more;
+  };
+  send(b_, kMacB, dhcp::MessageType::release, with({addr_option(option::server_identifier, kGateway)}), a_address);
+  send(b_, kMacB, dhcp::MessageType::decline, with({addr_option(option::server_identifier, kGateway),
+                                                    addr_option(option::requested_address, a_address)}));
+  send(b_, kMacB, dhcp::MessageType::inform, id, a_address, kSecond, kGateway);
+  EXPECT_TRUE(b_.replies().empty()) << "no answer about A's address";
+  EXPECT_TRUE(a_.replies().empty());
+  expect_a_keeps(a_address);
+  EXPECT_EQ(guard_address(b_.id()), kSecond) << "B gave up nothing of its own either";
+  EXPECT_EQ(guard_.counters().dropped(stack::GuardDrop::dhcp_not_holder), 3u);
+  EXPECT_EQ(counters_.counted(DhcpEvent::release), 0u);
+  EXPECT_EQ(counters_.counted(DhcpEvent::decline), 0u);
+  EXPECT_EQ(counters_.counted(DhcpEvent::inform_ack), 0u);
 }
 
 }  // namespace
