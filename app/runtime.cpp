@@ -57,6 +57,7 @@ forward::ForwardConfig forward_config(const Config& c) {
   f.tcp_idle_timeout = c.tcp_timeout;
   f.udp_idle_timeout = c.udp_timeout;
   f.max_flows = c.max_flows;
+  f.max_pending_dials = c.max_pending_connects;
   return f;
 }
 

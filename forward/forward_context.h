@@ -8,6 +8,7 @@
 #include "forward/dial_target.h"
 #include "forward/egress_policy.h"
 #include "forward/forward_counters.h"
+#include "forward/pending_dials.h"
 #include "forward/rate_limited_log.h"
 #include "stack/ipv4_address.h"
 #include "stack/stack.h"
@@ -20,6 +21,10 @@ struct ForwardConfig {
   std::chrono::seconds udp_idle_timeout{60};     ///< --udp-timeout
   std::chrono::seconds icmp_idle_timeout{10};    ///< echo socket kept this long after the last request
   std::size_t max_flows = 16384;                 ///< --max-flows: TCP + UDP + ICMP flows together
+  /// --max-pending-connects: host connects in flight per guest; past it the guest's oldest gives way. A real
+  /// workload's connects finish in milliseconds (a parallel download or build keeps tens to hundreds in
+  /// flight); 512 leaves it room while a SYN flood to silent addresses holds at most 512 sockets per guest.
+  std::size_t max_pending_dials = 512;
   Ipv4Address host_loopback{127, 0, 0, 1};       ///< what the gateway address means on the host
   EgressPolicy egress;                           ///< which host destinations new flows may reach
   bool egress_log = false;                       ///< --egress-log: one line per allowed flow, for audit
@@ -30,6 +35,7 @@ struct ForwardContext {
   ForwardConfig config;
   ForwardCounters& counters;
   RateLimitedLog flow_log{};
+  PendingDials pending_dials{};
 
   /// Where a guest destination is dialed on the host, or why it is not (see dial_target.h).
   DialTarget dial_target(const Ipv4Endpoint& destination) const {

@@ -48,6 +48,18 @@ std::optional<Ipv4Endpoint> Forwarder::approve_dial(const FlowKey& key, ForwardE
   return target.endpoint;
 }
 
+void Forwarder::make_room_for_a_dial(virtio::PortId port) {
+  while (ctx_.pending_dials.count(port) >= ctx_.config.max_pending_dials) {
+    auto* oldest = table_.live<TcpFlow>(*ctx_.pending_dials.oldest(port));
+    if (oldest == nullptr) break;  // cannot happen: a dial leaves the list before its flow is released
+    if (oldest->settle_dial()) continue;  // it had connected (or failed): no longer pending
+    ctx_.counters.add(ForwardEvent::dial_evicted);
+    ctx_.flow_log.log(spdlog::level::warn, "{}: dropped: guest port {} has {} connects in flight "
+                      "(--max-pending-connects)", oldest->key().to_string(), port, ctx_.config.max_pending_dials);
+    oldest->terminate();  // silently: its SYN may come again, as after a lost SYN-ACK
+  }
+}
+
 Forwarder::SynVerdict Forwarder::tcp_syn(const FlowKey& key, pbuf* packet) {
   if (Flow* existing = table_.find(key)) {
     // A retransmitted SYN: swallowed while we dial, lwIP's business once the handshake was approved.
@@ -59,6 +71,7 @@ Forwarder::SynVerdict Forwarder::tcp_syn(const FlowKey& key, pbuf* packet) {
     ctx_.stack.send_tcp_reset(key, TcpFlow::sequence_of(packet) + 1);
     return SynVerdict::consumed;
   }
+  make_room_for_a_dial(ctx_.stack.current_port());
   table_.emplace<TcpFlow>(key, ctx_.stack.current_port(), ctx_, packet).dial(*target);
   return SynVerdict::consumed;
 }

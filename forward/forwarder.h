@@ -33,6 +33,8 @@ class Forwarder final : public stack::GuestTraffic {
   /// by the egress policy judging that host endpoint (counted as `denied_event`). Refusals are counted and
   /// logged (rate-limited); with --egress-log, allowed flows are logged too.
   std::optional<Ipv4Endpoint> approve_dial(const FlowKey& key, ForwardEvent denied_event);
+  /// Below --max-pending-connects for `port`, by dropping its oldest dials (see pending_dials.h).
+  void make_room_for_a_dial(virtio::PortId port);
 
   ForwardContext ctx_;
   FlowTable table_;

@@ -4,6 +4,11 @@
 // and reading resumes from lwIP's `sent` callback.
 #include "forward/tcp_flow.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <span>
 
@@ -109,6 +114,7 @@ err_t TcpFlow::on_lwip_connected(void* arg, tcp_pcb* pcb, err_t) {
 }
 
 void TcpFlow::dial(const Ipv4Endpoint& target) {
+  pending_dial_ = ctx_.pending_dials.add(port(), id());
   std::error_code ec;
   host_.open(asio::ip::tcp::v4(), ec);
   if (ec) return refuse_guest(ec);
@@ -124,6 +130,7 @@ void TcpFlow::dial(const Ipv4Endpoint& target) {
 
 void TcpFlow::on_connected(const std::error_code& ec) {
   if (state_ != State::dialing) return;
+  end_dialing();
   // A server that accepts and resets at once (an abortive close) completes the connect with ECONNRESET: the
   // connection did exist, so the guest gets it too, then the reset, as it would from the server directly.
   // Refusing it instead would tell the guest "no route to host".
@@ -137,7 +144,25 @@ void TcpFlow::on_connected(const std::error_code& ec) {
   ctx_.stack.reinject(std::move(syn_));
 }
 
+bool TcpFlow::settle_dial() {
+  if (state_ != State::dialing) return true;
+  pollfd watch{host_.native_handle(), POLLOUT, 0};
+  if (::poll(&watch, 1, 0) != 1) return false;  // still connecting
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(host_.native_handle(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
+  on_connected(std::error_code(error, asio::error::get_system_category()));
+  return true;
+}
+
+void TcpFlow::end_dialing() {
+  if (!pending_dial_) return;
+  ctx_.pending_dials.remove(port(), *pending_dial_);
+  pending_dial_.reset();
+}
+
 void TcpFlow::refuse_guest(const std::error_code& ec) {
+  end_dialing();
   if (ec == asio::error::connection_refused) {
     ctx_.counters.add(ForwardEvent::tcp_refused);
     ctx_.stack.send_tcp_reset(key(), syn_seq_ + 1);
@@ -389,6 +414,7 @@ void TcpFlow::close_host(bool with_reset) {
 
 void TcpFlow::terminate() {
   if (state_ == State::closed) return;
+  end_dialing();
   syn_.reset();
   if (pcb_ != nullptr) {
     tcp_pcb* pcb = pcb_;

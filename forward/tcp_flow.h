@@ -60,6 +60,10 @@ class TcpFlow final : public Flow {
   static std::uint32_t sequence_of(const pbuf* ip_packet);
   /// Starts the host connect (dialing) to `target`, the endpoint Forwarder::approve_dial() chose.
   void dial(const Ipv4Endpoint& target);
+  /// While dialing: if the host connect has finished already (its completion not yet run by the loop), acts
+  /// on it now and returns true. A flood of SYNs can fill the pending dials within one read of the link, before
+  /// the loop runs any completion; this keeps a dial that succeeded from being taken for a silent one.
+  bool settle_dial();
   /// lwIP completed the guest handshake for this flow's 4-tuple.
   void attach(tcp_pcb* pcb);
 
@@ -74,6 +78,8 @@ class TcpFlow final : public Flow {
   static err_t on_lwip_connected(void* arg, tcp_pcb* pcb, err_t err);
 
   void on_connected(const std::error_code& ec);
+  /// Leaves ForwardContext::pending_dials (the connect finished, failed, or the flow ends).
+  void end_dialing();
   void refuse_guest(const std::error_code& ec);
   // guest -> host
   void on_guest_data(pbuf* p);
@@ -94,6 +100,7 @@ class TcpFlow final : public Flow {
   ForwardContext& ctx_;
   State state_ = State::dialing;
   stack::PbufPtr syn_;            ///< the guest's SYN, held while dialing
+  std::optional<PendingDials::Entry> pending_dial_;  ///< while dialing: this flow in ctx_.pending_dials
   std::uint32_t syn_seq_ = 0;
   asio::ip::tcp::socket host_;
   tcp_pcb* pcb_ = nullptr;

@@ -119,5 +119,45 @@ TEST_F(TcpAttackTest, SynReusingATimeWaitFourTupleOpensANewConnection) {
   EXPECT_EQ(stack_counters_.dropped(stack::StackDrop::time_wait_reused), 1u);
 }
 
+/// A loopback port whose connects hang (a "blackholed" destination without leaving the machine): a listener
+/// with a backlog of 0 whose one queue slot is taken, so the kernel drops every further SYN.
+class LoopbackBlackhole {
+ public:
+  explicit LoopbackBlackhole(asio::io_context& io)
+      : listener_(io, {asio::ip::make_address_v4("127.0.0.1"), 0}), filler_(io) {
+    listener_.listen(0);
+    filler_.connect(listener_.local_endpoint());
+  }
+  std::uint16_t port() const { return listener_.local_endpoint().port(); }
+
+ private:
+  asio::ip::tcp::acceptor listener_;
+  asio::ip::tcp::socket filler_;
+};
+
+// Issue 12, defect 5: a SYN flood to destinations that never answer took every flow, and the guest's own
+// connects were refused until the connect timeout freed them. Half-open dials now have a per-guest cap, and
+// the oldest gives way.
+TEST_F(TcpAttackTest, SynFloodToSilentDestinationsLeavesRoomForARealConnection) {
+  forward::ForwardConfig config;
+  config.max_pending_dials = 4;
+  config.max_flows = 8;
+  reconfigure(config);
+  resolve_gateway();
+  LoopbackBlackhole blackhole(io_);
+  for (std::uint16_t i = 0; i < 50; ++i) {
+    inject(tcp_syn(gateway_mac_, {kGuest, static_cast<std::uint16_t>(43000 + i)}, {kGateway, blackhole.port()}, 1));
+    io_.restart();
+    io_.poll();
+  }
+  EXPECT_EQ(forwarder_->flows().size(), 4u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::dial_evicted), 46u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 0u);
+  // The guest's real connection is dialed (evicting one more silent one) and completes.
+  EXPECT_TRUE(connect_guest(44000, port_, 5000).has_value());
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::dial_evicted), 47u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_opened), 1u);
+}
+
 }  // namespace
 }  // namespace vznet::test
