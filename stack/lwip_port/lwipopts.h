@@ -98,8 +98,12 @@
 #define LWIP_HOOK_TCP_LISTEN_FALLBACK() vznet_hook_tcp_listen_fallback()
 #define LWIP_HOOK_UDP_FALLBACK_PCB() vznet_hook_udp_fallback_pcb()
 
-/* Random numbers for initial sequence numbers and ephemeral ports. */
+/* Random numbers for ephemeral ports. */
 #define LWIP_RAND() vznet_lwip_rand()
+/* Initial sequence numbers per RFC 6528 (keyed hash of the 4-tuple plus a clock): 2.1.3's own are a tick
+ * counter, so a guest could predict the sequence numbers of other connections. */
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
+  vznet_hook_tcp_isn((local_ip), (local_port), (remote_ip), (remote_port))
 
 /* ---- Debugging: off; vznet logs through spdlog ---- */
 #define LWIP_DEBUG 0

@@ -1,7 +1,9 @@
-/* The C entry points lwIP calls into vznet (named in lwipopts.h). Implemented in stack/lwip_hooks.cpp,
- * which forwards each to the one Stack instance. Nothing else belongs here. */
+/* The C entry points lwIP calls into vznet (named in lwipopts.h). The catch-all's are in stack/catch_all.cpp
+ * (forwarded to the one Stack instance), the ISN in stack/tcp_isn.cpp. Nothing else belongs here. */
 #ifndef VZNET_LWIP_HOOKS_H
 #define VZNET_LWIP_HOOKS_H
+
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -11,6 +13,7 @@ struct pbuf;
 struct netif;
 struct tcp_pcb_listen;
 struct udp_pcb;
+struct ip4_addr; /* ip_addr_t while lwIP is built without IPv6 */
 
 /** Sees every IPv4 packet first; returns 1 when vznet consumed (and freed) it. */
 int vznet_hook_ip4_input(struct pbuf *p, struct netif *input_netif);
@@ -18,6 +21,9 @@ int vznet_hook_ip4_input(struct pbuf *p, struct netif *input_netif);
 struct tcp_pcb_listen *vznet_hook_tcp_listen_fallback(void);
 /** The catch-all UDP pcb, or NULL before the stack created it. */
 struct udp_pcb *vznet_hook_udp_fallback_pcb(void);
+/** RFC 6528 initial sequence number for a new connection (stack/tcp_isn.h). */
+uint32_t vznet_hook_tcp_isn(const struct ip4_addr *local_ip, uint16_t local_port, const struct ip4_addr *remote_ip,
+                            uint16_t remote_port);
 
 #ifdef __cplusplus
 }
