@@ -1,13 +1,30 @@
-// What vznet asks of its own process before it starts: enough file descriptors for --max-flows, and an
-// allocator that keeps the memory a busy link recycles instead of returning it to the kernel every turn.
+// What vznet asks of its own process before it starts: enough file descriptors for --max-flows, an allocator
+// that keeps the memory a busy link recycles instead of returning it to the kernel every turn, and a private
+// directory for its default sockets.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <cstddef>
+#include <optional>
+#include <string>
 
 namespace vznet::app {
 
-/// Raises the soft RLIMIT_NOFILE to the hard limit; warns when that still cannot hold `max_flows` sockets.
+/// The soft descriptor limit to ask for: the hard limit, but at most `platform_cap` where the kernel refuses
+/// more than that whatever the hard limit says (macOS: OPEN_MAX, with a hard limit of RLIM_INFINITY that
+/// setrlimit() rejects, leaving the default 256). Never lower than `current`. Pure.
+rlim_t wanted_descriptor_limit(rlim_t current, rlim_t hard, std::optional<rlim_t> platform_cap);
+
+/// Raises the soft RLIMIT_NOFILE (see wanted_descriptor_limit); warns when that still cannot hold `max_flows`
+/// sockets.
 void raise_descriptor_limit(std::size_t max_flows);
+
+/// Makes `path` a directory only this user can use, or checks that it already is one: created with mode 0700
+/// if missing (its parent must exist); if present, it must be a real directory (not a symlink) owned by this
+/// user and writable by no one else, or another user could have prepared it to catch vznet's sockets. Throws
+/// std::runtime_error saying what is wrong.
+void ensure_private_directory(const std::string& path);
 
 /// glibc only (elsewhere a no-op): see process_resources.cpp.
 void keep_packet_memory();

@@ -3,6 +3,7 @@
 
 #include "app/api_routes.h"
 #include "app/host_addresses.h"
+#include "app/process_resources.h"
 
 #include <sys/stat.h>
 
@@ -129,10 +130,7 @@ void Runtime::start() {
   std::vector<virtio::ListenUri> uris = config_.listen;
   if (uris.empty()) {
     const std::string directory = default_socket_directory();
-    std::error_code ec;
-    std::filesystem::create_directories(directory, ec);
-    if (ec) throw std::runtime_error("cannot create socket directory " + directory + ": " + ec.message());
-    ::chmod(directory.c_str(), 0700);  // only the owner may attach guests
+    ensure_private_directory(directory);  // only the owner may attach guests, and no one prepared it for us
     uris = default_listen_uris(directory);
   }
   virtio::LinkOptions options;
