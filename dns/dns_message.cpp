@@ -143,8 +143,9 @@ std::optional<Name> read_name(std::span<const std::uint8_t> m, std::size_t& offs
       if (pos + 1 >= m.size()) return std::nullopt;
       const std::size_t target = (static_cast<std::size_t>(length & 0x3F) << 8) | m[pos + 1];
       // Strictly backwards, below every position already visited: each jump lowers run_start, so a chain
-      // of pointers ends after at most `offset` jumps and can never loop.
-      if (target >= run_start) return std::nullopt;
+      // of pointers ends after at most `offset` jumps and can never loop. Never into the header: no name lives
+      // there, and a name read from header bytes changes when the header does (fit_udp() rewrites it).
+      if (target >= run_start || target < kHeaderSize) return std::nullopt;
       if (!resume) resume = pos + 2;
       pos = run_start = target;
       continue;

@@ -83,8 +83,8 @@ struct Name {
 };
 
 /// Reads the name at `offset` of `message`, following compression pointers. Pointers must point strictly
-/// backwards (which also rules out loops); labels > 63, names > 255 and reads past the end fail. On success
-/// `offset` moves past the name as it is written at that place (past the first pointer, if any).
+/// backwards (which also rules out loops) and past the header; labels > 63, names > 255 and reads past the end
+/// fail. On success `offset` moves past the name as it is written at that place (past the first pointer, if any).
 std::optional<Name> read_name(std::span<const std::uint8_t> message, std::size_t& offset);
 
 struct Question {

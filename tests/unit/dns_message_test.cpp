@@ -131,6 +131,26 @@ TEST(DnsMessage, RejectsCompressionLoopsAndForwardPointers) {
   EXPECT_FALSE(read_name(m, offset));
 }
 
+TEST(DnsMessage, RejectsPointersIntoTheHeader) {
+  // Found by dns_message_fuzz: an upstream answer whose question name ends in a pointer to offset 0. It read as
+  // a name from the header's bytes, so after fit_udp() rewrote the header the kept question no longer parsed.
+  Bytes body{1, 'a', 0xC0, 0, 0, 1, 0, 1};
+  std::size_t offset = kHeaderSize;
+  EXPECT_FALSE(read_name(message(1, 0, 0, 0, body), offset));
+  body[3] = kHeaderSize - 1;
+  offset = kHeaderSize;
+  EXPECT_FALSE(read_name(message(1, 0, 0, 0, body), offset));
+  EXPECT_EQ(parse_query(message(1, 0, 0, 0, body)).problem, QueryProblem::malformed);
+
+  Bytes answer = message(1, 0, 0, 0, body);
+  answer[2] |= 0x80;                            // QR: an upstream's answer
+  answer.resize(600, 0);                        // past the 512-byte limit: only header and question would stay
+  const Bytes fitted = fit_udp(answer, kClassicUdpSize);
+  ASSERT_EQ(fitted.size(), kHeaderSize) << "an unparseable question is dropped, not kept half-valid";
+  EXPECT_EQ(parse_header(fitted)->qdcount, 0);
+  EXPECT_TRUE(parse_header(fitted)->flags & Header::kTc);
+}
+
 TEST(DnsMessage, RejectsPointersPastTheEndAndCutPointers) {
   Bytes m = message(1, 0, 0, 0, {1, 'a', 0xC0});  // the pointer's second byte is missing
   std::size_t offset = kHeaderSize;
