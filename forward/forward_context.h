@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 
+#include "forward/buffer_budget.h"
 #include "forward/dial_target.h"
 #include "forward/egress_policy.h"
 #include "forward/forward_counters.h"
@@ -36,6 +37,7 @@ struct ForwardContext {
   ForwardCounters& counters;
   RateLimitedLog flow_log{};
   PendingDials pending_dials{};
+  BufferBudget guest_to_host_budget{};  ///< guest data queued for host sockets, all flows (buffer_budget.h)
 
   /// Where a guest destination is dialed on the host, or why it is not (see dial_target.h).
   DialTarget dial_target(const Ipv4Endpoint& destination) const {

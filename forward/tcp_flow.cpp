@@ -72,6 +72,7 @@ TcpFlow::TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, Forw
 }
 
 TcpFlow::~TcpFlow() {
+  while (!to_host_.empty()) pop_to_host();
   if (pcb_ != nullptr) {
     tcp_pcb* pcb = pcb_;
     detach_pcb();
@@ -196,22 +197,37 @@ err_t TcpFlow::on_lwip_recv(void* arg, tcp_pcb*, pbuf* p, err_t) {
   auto* self = static_cast<TcpFlow*>(arg);
   if (p == nullptr) {
     self->on_guest_fin();
-  } else {
-    self->on_guest_data(p);
+  } else if (!self->on_guest_data(p)) {
+    return ERR_MEM;  // lwIP keeps `p` and offers it again later; the guest's next segments wait meanwhile
   }
   // A flow that aborted its pcb inside this callback must say so, or lwIP would touch the freed pcb.
   return self->pcb_aborted_ ? ERR_ABRT : ERR_OK;
 }
 
-void TcpFlow::on_guest_data(pbuf* p) {
+bool TcpFlow::on_guest_data(pbuf* p) {
   if (state_ != State::open || guest_fin_) {
     pbuf_free(p);
-    return;
+    return true;
   }
+  const std::size_t footprint = heap_footprint(p);
+  if (to_host_footprint_ + footprint > kMaxQueuedFootprintPerFlow ||
+      !ctx_.guest_to_host_budget.try_charge(footprint)) {
+    ctx_.counters.add(ForwardEvent::guest_data_refused);
+    return false;
+  }
+  to_host_footprint_ += footprint;
   to_host_.emplace_back(p);
   // One host write for all the segments this loop turn delivers (a 256 KiB link read holds ~180 at MTU
   // 1500), not one write per segment.
   if (!host_write_armed_) defer(&TcpFlow::host_write_armed_, &TcpFlow::write_to_host);
+  return true;
+}
+
+void TcpFlow::pop_to_host() {
+  const std::size_t footprint = heap_footprint(to_host_.front().get());
+  to_host_footprint_ -= footprint;
+  ctx_.guest_to_host_budget.release(footprint);
+  to_host_.pop_front();
 }
 
 void TcpFlow::on_guest_fin() {
@@ -250,7 +266,7 @@ void TcpFlow::write_to_host() {
         break;
       }
       left -= front_left;
-      to_host_.pop_front();
+      pop_to_host();
       to_host_offset_ = 0;
     }
     count_to_host(written);
@@ -409,7 +425,7 @@ void TcpFlow::close_host(bool with_reset) {
   std::error_code ignored;
   if (with_reset && host_.is_open()) host_.set_option(asio::socket_base::linger(true, 0), ignored);
   host_.close(ignored);
-  to_host_.clear();
+  while (!to_host_.empty()) pop_to_host();
 }
 
 void TcpFlow::terminate() {

@@ -82,7 +82,10 @@ class TcpFlow final : public Flow {
   void end_dialing();
   void refuse_guest(const std::error_code& ec);
   // guest -> host
-  void on_guest_data(pbuf* p);
+  /// False when the queue for the host is over budget: the caller hands `p` back to lwIP (ERR_MEM).
+  bool on_guest_data(pbuf* p);
+  /// Drops the front of to_host_, giving its footprint back.
+  void pop_to_host();
   void on_guest_fin();
   void write_to_host();
   void acknowledge_guest(std::size_t bytes);
@@ -108,6 +111,7 @@ class TcpFlow final : public Flow {
 
   std::deque<stack::PbufPtr> to_host_;  ///< guest bytes not yet taken by the host socket (bounded by TCP_WND)
   std::size_t to_host_offset_ = 0;      ///< bytes of to_host_.front() already written
+  std::size_t to_host_footprint_ = 0;   ///< heap bytes to_host_ holds (buffer_budget.h), also charged to the total
   std::vector<std::uint8_t> to_guest_backlog_;  ///< host bytes lwIP could not take (rare ERR_MEM; <= 64 KiB)
   bool host_write_armed_ = false;  ///< a host write is deferred to the end of the turn or waits for room
   bool host_read_armed_ = false;   ///< a host read is deferred to the end of the turn or waits for data

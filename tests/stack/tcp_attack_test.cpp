@@ -159,5 +159,38 @@ TEST_F(TcpAttackTest, SynFloodToSilentDestinationsLeavesRoomForARealConnection) 
   EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_opened), 1u);
 }
 
+// Issue 12: buffer limits counted payload bytes, but each queued segment is a pbuf holding a whole frame, so
+// 1-byte segments turned a 2 MiB window into some 200 MB. What a flow queues for the host is now bounded by
+// its heap footprint; past it, lwIP holds the segment back and the guest must retransmit.
+TEST_F(TcpAttackTest, OneByteSegmentsCannotQueueMoreThanTheFlowsBudget) {
+  resolve_gateway();
+  const auto ack = connect_guest(45000, port_, kIsn);
+  ASSERT_TRUE(ack);
+  const Ipv4Endpoint guest{kGuest, 45000}, gateway{kGateway, port_};
+  const Bytes one{0x42};
+  // The loop does not run, so nothing reaches the host and nothing is freed: only the budget stops the queue.
+  constexpr std::uint32_t kSegments = 40000;  // 40,000 x (1 + 128) bytes is over the 4 MiB per flow
+  for (std::uint32_t i = 0; i < kSegments; ++i) {
+    inject(tcp_segment(gateway_mac_, guest, gateway, kIsn + 1 + i, *ack, 0x10, one));
+    if (i % 1024 == 0) sent_.clear();  // the ACKs are not under test
+  }
+  const std::size_t used = forwarder_->context().guest_to_host_budget.used();
+  EXPECT_LE(used, forward::kMaxQueuedFootprintPerFlow);
+  EXPECT_GT(used, forward::kMaxQueuedFootprintPerFlow / 2);
+  EXPECT_GT(forward_counters_.get(forward::ForwardEvent::guest_data_refused), 0u);
+  // Once the host reads, the queue drains and the budget is given back.
+  asio::ip::tcp::socket accepted(io_);
+  server_.accept(accepted);
+  std::vector<std::uint8_t> sink(1 << 16);
+  std::size_t received = 0;
+  accepted.non_blocking(true);
+  EXPECT_TRUE(run_until([&] {
+    std::error_code ec;
+    received += accepted.read_some(asio::buffer(sink), ec);
+    return forwarder_->context().guest_to_host_budget.used() == 0;
+  }, std::chrono::seconds(5)));
+  EXPECT_GT(received, 0u);
+}
+
 }  // namespace
 }  // namespace vznet::test
