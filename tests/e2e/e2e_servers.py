@@ -23,6 +23,10 @@
                                                reset while connecting); exit 1 on any other connect error
   e2e_servers.py end-time ADDR PORT            TCP client: connect, send a line, wait up to 5 s for the end;
                                                prints "reset MS", "eof MS" or "open" (still open after 5 s)
+  e2e_servers.py greet-and-close ADDR PORT     TCP: send "hello\n" and close at once (the server closes first)
+  e2e_servers.py same-port ADDR PORT SPORT N   N connections one after another, each from source port SPORT (once
+                                               the last one's socket is gone), each read to EOF within 3 s;
+                                               exit 1 naming the first that failed
 
 Every server runs until killed; every loop is bounded by the caller's timeouts.
 """
@@ -255,6 +259,45 @@ def end_time(addr, port):
     return 0
 
 
+def greet_and_close(addr, port):
+    srv = tcp_listener(addr, port, 64)
+    while True:
+        conn, _ = srv.accept()
+        conn.sendall(b"hello\n")
+        conn.close()
+
+
+def same_port(addr, port, source_port, count):
+    for i in range(1, count + 1):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(3)
+        try:
+            # The guest's previous socket lingers in LAST_ACK until vznet's ACK of its FIN arrives: wait for
+            # that (the guest's own state, up to 1 s), then the connect itself must not hang.
+            deadline = time.monotonic() + 1
+            while True:
+                try:
+                    s.bind(("0.0.0.0", source_port))
+                    break
+                except OSError as e:
+                    if e.errno != 98 or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
+            s.connect((addr, port))
+            data = b""
+            while chunk := s.recv(100):
+                data += chunk
+        except OSError as e:
+            print(f"connection {i} from port {source_port}: {e}")
+            return 1
+        finally:
+            s.close()
+        if data != b"hello\n":
+            print(f"connection {i} from port {source_port}: got {data!r}")
+            return 1
+    return 0
+
+
 def main(argv):
     mode = argv[1]
     if mode == "udp-echo":
@@ -279,6 +322,10 @@ def main(argv):
         return paced_sha(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
     elif mode == "end-time":
         return end_time(argv[2], int(argv[3]))
+    elif mode == "greet-and-close":
+        greet_and_close(argv[2], int(argv[3]))
+    elif mode == "same-port":
+        return same_port(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     elif mode == "connect-many":
         connect_many(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
     else:
