@@ -53,7 +53,8 @@ std::optional<DnsRecord> parse_dns_record(std::string_view text, std::string* er
   for (char c : name) {
     if (c != '.' && !is_host_name_char(c)) return failed("name may only have letters, digits, '-', '_' and dots");
   }
-  if (!Name::from_text(name)) return failed("empty label or label longer than 63 characters");
+  // One trailing dot was taken off above; from_text() would take off a second ("a.." would pass as "a").
+  if (name.back() == '.' || !Name::from_text(name)) return failed("empty label or label longer than 63 characters");
   auto address = Ipv4Address::parse(text.substr(equals + 1));
   if (!address) return failed("not an IPv4 address");
   return DnsRecord{std::move(name), *address};
