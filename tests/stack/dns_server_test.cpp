@@ -52,21 +52,6 @@ std::vector<AnswerRecord> txt_records(std::size_t count, std::size_t length) {
   return records;
 }
 
-Bytes tcp_segment(const Mac& gw, Ipv4Endpoint src, Ipv4Endpoint dst, std::uint32_t seq, std::uint32_t ack,
-                  std::uint8_t flags, std::span<const std::uint8_t> data = {}) {
-  Bytes tcp(20, 0);
-  put16(tcp, 0, src.port);
-  put16(tcp, 2, dst.port);
-  put32(tcp, 4, seq);
-  put32(tcp, 8, ack);
-  tcp[12] = 5 << 4;
-  tcp[13] = flags;
-  put16(tcp, 14, 65535);
-  tcp.insert(tcp.end(), data.begin(), data.end());
-  put16(tcp, 16, checksum(tcp, pseudo_sum(src.address, dst.address, 6, tcp.size())));
-  return ipv4(gw, src.address, dst.address, 6, tcp);
-}
-
 constexpr std::uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
 
 /// The payload of a UDP or TCP frame, by the IP total length (frames may carry padding).

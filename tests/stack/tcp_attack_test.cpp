@@ -51,6 +51,12 @@ class OutOfOrderPastTheWindowTest : public TcpAttackTest {
       send(offset, std::span(chunk).first(std::min<std::uint32_t>(1460, end - offset)));
     }
   }
+  /// The host takes the connection at last; the stack must still be alive and serving new ones.
+  void expect_still_serving() {
+    asio::ip::tcp::socket accepted(io_);
+    server_.accept(accepted);
+    EXPECT_TRUE(still_serving(41001));
+  }
   std::uint32_t ack_ = 0;
   const Bytes big_ = Bytes(2000, 0x5A);
 };
@@ -59,9 +65,7 @@ TEST_F(OutOfOrderPastTheWindowTest, FirstQueuedSegmentReachingPastTheEdge) {
   const std::uint32_t edge = kWindow - 100;  // 100 bytes of window left there
   send(edge, big_);                          // the first on an empty queue: stored untrimmed by 2.1.3
   fill_gap_up_to(edge);
-  asio::ip::tcp::socket accepted(io_);
-  server_.accept(accepted);
-  EXPECT_TRUE(still_serving(41001));
+  expect_still_serving();
 }
 
 // Upstream bug #56397: the last queued segment was trimmed to the edge, and a longer one with the same
@@ -72,9 +76,7 @@ TEST_F(OutOfOrderPastTheWindowTest, LongerRetransmitOfATrimmedTail) {
   send(edge, big_);                               // appended: trimmed to the 100 bytes left
   send(edge, big_);                               // the same sequence number, longer
   fill_gap_up_to(edge);
-  asio::ip::tcp::socket accepted(io_);
-  server_.accept(accepted);
-  EXPECT_TRUE(still_serving(41001));
+  expect_still_serving();
 }
 
 // A segment that covers every queued segment after it replaces them all, untrimmed.
@@ -84,9 +86,7 @@ TEST_F(OutOfOrderPastTheWindowTest, SegmentCoveringEveryQueuedOneAfterIt) {
   send(edge, std::span(big_).first(50));
   send(edge - 1000, big_);  // from the first queued one to 900 bytes past the edge
   fill_gap_up_to(edge - 1000);
-  asio::ip::tcp::socket accepted(io_);
-  server_.accept(accepted);
-  EXPECT_TRUE(still_serving(41001));
+  expect_still_serving();
 }
 
 // Issue 12, defect 4: the host closed first, so lwIP held the guest side in TIME_WAIT; a guest reusing the
