@@ -25,6 +25,7 @@ struct Config {
   std::uint16_t mtu = 1500;
   std::string log_level = "info";
   std::size_t max_flows = 16384;
+  std::size_t max_flows_per_guest = 12288;  ///< forward::ForwardConfig::max_flows_per_guest says why
   std::size_t max_pending_connects = 512;  ///< forward::ForwardConfig::max_pending_dials says why
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds tcp_timeout{86400};

@@ -59,6 +59,7 @@ forward::ForwardConfig forward_config(const Config& c) {
   f.udp_idle_timeout = c.udp_timeout;
   f.max_flows = c.max_flows;
   f.max_pending_dials = c.max_pending_connects;
+  f.max_flows_per_guest = c.max_flows_per_guest;
   return f;
 }
 

@@ -20,7 +20,14 @@ void Flow::release() {
   table_.release(*this);
 }
 
-FlowTable::FlowTable(asio::io_context& io, std::size_t max_flows) : io_(io), max_flows_(max_flows), sweep_(io) {}
+FlowTable::FlowTable(asio::io_context& io, std::size_t max_flows, std::size_t max_per_guest)
+    : io_(io), max_flows_(max_flows), max_per_guest_(max_per_guest), sweep_(io) {}
+
+bool FlowTable::admits(virtio::PortId port) const {
+  if (full()) return false;
+  auto it = per_port_.find(port);
+  return it == per_port_.end() || it->second < max_per_guest_;
+}
 
 FlowTable::~FlowTable() {
   sweep_.cancel();
@@ -36,6 +43,8 @@ std::size_t FlowTable::count(IpProtocol protocol) const {
 
 void FlowTable::adopt(std::unique_ptr<Flow> flow) {
   flow->id_ = next_id_++;
+  flow->quota_port_ = flow->port();
+  ++per_port_[flow->quota_port_];
   by_key_[flow->key()] = flow->id_;
   by_id_.emplace(flow->id_, std::move(flow));
   if (!sweep_armed_) arm_sweep();
@@ -56,6 +65,9 @@ void FlowTable::release(Flow& flow) {
   if (key_it != by_key_.end() && key_it->second == flow.id()) by_key_.erase(key_it);
   auto it = by_id_.find(flow.id());
   if (it == by_id_.end()) return;
+  if (auto share = per_port_.find(flow.quota_port_); share != per_port_.end() && --share->second == 0) {
+    per_port_.erase(share);
+  }
   reaping_.push_back(std::move(it->second));
   by_id_.erase(it);
   if (!reap_posted_) {

@@ -84,6 +84,7 @@ class Flow {
   FlowId id_ = 0;
   FlowKey key_;
   virtio::PortId port_;
+  virtio::PortId quota_port_ = 0;  ///< port_ at creation: whose share of the table this flow uses
   FlowDirection direction_;
   bool released_ = false;
   Clock::time_point created_ = Clock::now();
@@ -93,11 +94,15 @@ class Flow {
 
 class FlowTable {
  public:
-  FlowTable(asio::io_context& io, std::size_t max_flows);
+  /// `max_flows` in all; `max_per_guest` for one guest port, where port 0 (every published port's inbound flows
+  /// together) counts as one guest, so neither one guest nor the clients of a published port take them all.
+  FlowTable(asio::io_context& io, std::size_t max_flows, std::size_t max_per_guest);
   ~FlowTable();
 
   asio::io_context& io() { return io_; }
   bool full() const { return by_id_.size() >= max_flows_; }
+  /// Whether a new flow for guest `port` fits: the table is not full, and neither is the port's share.
+  bool admits(virtio::PortId port) const;
   std::size_t size() const { return by_id_.size(); }
   std::size_t count(IpProtocol protocol) const;
 
@@ -135,6 +140,9 @@ class FlowTable {
 
   asio::io_context& io_;
   std::size_t max_flows_;
+  std::size_t max_per_guest_;
+  /// Live flows per guest port, as the port was when the flow was created (inbound flows: port 0).
+  std::unordered_map<virtio::PortId, std::size_t> per_port_;
   FlowId next_id_ = 1;
   std::unordered_map<FlowId, std::unique_ptr<Flow>> by_id_;
   std::unordered_map<FlowKey, FlowId, FlowKeyHash> by_key_;

@@ -22,6 +22,9 @@ struct ForwardConfig {
   std::chrono::seconds udp_idle_timeout{60};     ///< --udp-timeout
   std::chrono::seconds icmp_idle_timeout{10};    ///< echo socket kept this long after the last request
   std::size_t max_flows = 16384;                 ///< --max-flows: TCP + UDP + ICMP flows together
+  /// --max-flows-per-guest: one guest's share (the clients of all published ports count as one guest), three
+  /// quarters by default, so a guest that takes all it may still leaves the others a quarter of the table.
+  std::size_t max_flows_per_guest = 12288;
   /// --max-pending-connects: host connects in flight per guest; past it the guest's oldest gives way. A real
   /// workload's connects finish in milliseconds (a parallel download or build keeps tens to hundreds in
   /// flight); 512 leaves it room while a SYN flood to silent addresses holds at most 512 sockets per guest.

@@ -12,7 +12,7 @@ namespace vznet::forward {
 
 Forwarder::Forwarder(asio::io_context& io, stack::Stack& stack, const ForwardConfig& config,
                      ForwardCounters& counters)
-    : ctx_{stack, config, counters}, table_(io, config.max_flows) {
+    : ctx_{stack, config, counters}, table_(io, config.max_flows, config.max_flows_per_guest) {
   stack.set_traffic(this);
 }
 
@@ -22,10 +22,11 @@ Forwarder::~Forwarder() {
 }
 
 bool Forwarder::admit_new_flow(const FlowKey& key) {
-  if (!table_.full()) return true;
+  const virtio::PortId port = ctx_.stack.current_port();
+  if (table_.admits(port)) return true;
   ctx_.counters.add(ForwardEvent::flow_limit);
-  ctx_.flow_log.log(spdlog::level::warn, "{}: refused, --max-flows ({}) reached", key.to_string(),
-                    ctx_.config.max_flows);
+  ctx_.flow_log.log(spdlog::level::warn, "{}: refused, --max-flows ({}) or this guest's --max-flows-per-guest ({}) "
+                    "reached", key.to_string(), ctx_.config.max_flows, ctx_.config.max_flows_per_guest);
   return false;
 }
 

@@ -12,6 +12,12 @@
 namespace vznet::forward {
 
 namespace {
+/// Inbound flows are created before a guest answers, on port 0: all published ports share that one guest's
+/// share of the flow table (FlowTable::admits), so their clients cannot take every guest's flows.
+constexpr virtio::PortId kInboundShare = 0;
+}  // namespace
+
+namespace {
 /// Datagrams read per readiness event before yielding to other work.
 constexpr int kMaxDatagramsPerTurn = 32;
 /// After a failed accept (EMFILE, ENOBUFS) wait this long instead of spinning on the same error.
@@ -130,7 +136,7 @@ void PublishedPort::on_accepted(asio::ip::tcp::socket client) {
   };
   const std::optional<Ipv4Endpoint> target = guest_target();
   if (!target) return turn_away();
-  if (env_.flows.full()) {
+  if (!env_.flows.admits(kInboundShare)) {
     env_.ctx.counters.add(ForwardEvent::flow_limit);
     return turn_away();
   }
@@ -179,7 +185,7 @@ void PublishedPort::on_datagram(const asio::ip::udp::endpoint& client, std::span
 }
 
 UdpFlow* PublishedPort::udp_flow_for(const asio::ip::udp::endpoint& client, const Ipv4Endpoint& target) {
-  if (env_.flows.full()) {
+  if (!env_.flows.admits(kInboundShare)) {
     env_.ctx.counters.add(ForwardEvent::flow_limit);
     return nullptr;
   }

@@ -155,6 +155,31 @@ TEST_F(StackTest, MaxFlowsRefusesNewConnectionsWithRst) {
   EXPECT_EQ(forwarder_->flows().size(), 1u);
 }
 
+// Issue 12: one guest spraying new flows took the whole table and every other guest was refused.
+TEST_F(StackTest, OneGuestCannotTakeTheOtherGuestsShareOfTheFlowTable) {
+  forward::ForwardConfig config;
+  config.max_flows = 10;
+  config.max_flows_per_guest = 6;
+  reconfigure(config);
+  resolve_gateway();
+  const Ipv4Address other_guest{192, 168, 64, 3};
+  for (std::uint16_t i = 0; i < 20; ++i) {  // guest port 1 sprays UDP flows from 20 source ports
+    inject(udp_datagram(gateway_mac_, {kGuest, static_cast<std::uint16_t>(7000 + i)}, {kGateway, 9}, Bytes{'x'}));
+  }
+  EXPECT_EQ(forwarder_->flows().size(), 6u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 14u);
+  for (std::uint16_t i = 0; i < 4; ++i) {  // guest port 2 still gets the rest of the table
+    stack_->guest_frame(2, udp_datagram(gateway_mac_, {other_guest, static_cast<std::uint16_t>(8000 + i)},
+                                        {kGateway, 9}, Bytes{'y'}));
+  }
+  EXPECT_EQ(forwarder_->flows().size(), 10u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 14u);
+  // When port 1 goes, its share comes back.
+  stack_->guest_detached(1);
+  inject(udp_datagram(gateway_mac_, {kGuest, 7100}, {kGateway, 9}, Bytes{'z'}));
+  EXPECT_EQ(forwarder_->flows().size(), 5u);
+}
+
 TEST_F(StackTest, IdleUdpFlowsAreReaped) {
   forward::ForwardConfig config;
   config.udp_idle_timeout = std::chrono::seconds(1);
