@@ -11,8 +11,16 @@ prove nothing passed. Run inside test namespaces only: frames go out of the gues
                                          "DST PROTO PORT ANSWER", ANSWER one of rst, synack, udp-reply,
                                          echo-reply, unreach-N (ICMP code N), none
 
-Every loop is bounded: the recorder runs until killed, a probe run lasts 3 s.
+  attack.py garbage IFACE GW_MAC COUNT     COUNT frames of random lengths (14 to 1514) out of IFACE, as fast as
+                                         the socket takes them: a third random bytes throughout, a third IPv4
+                                         and a third ARP from the interface's own MAC to GW_MAC (so they pass
+                                         the anti-spoofing guard's first look and reach the stack), random after
+  attack.py udp-spray ADDR_PREFIX N PORT   one datagram to each of N destinations (ADDR_PREFIX.1-254, ports
+                                         PORT upwards), from one socket
+
+Every loop is bounded: the recorder runs until killed, a probe run lasts 3 s, the others send COUNT or N.
 """
+import random
 import socket
 import sys
 import threading
@@ -104,9 +112,42 @@ def probe(iface, gw_mac, specs):
         print(f"{dst} {proto} {port} {answer_for(dst, proto, port, sport)}", flush=True)
 
 
+def garbage(iface, gw_mac, count):
+    raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    raw.bind((iface, 0))
+    with open(f"/sys/class/net/{iface}/address") as f:
+        own = bytes.fromhex(f.read().strip().replace(":", ""))
+    gateway = bytes.fromhex(gw_mac.replace(":", ""))
+    rng = random.Random(12)  # reproducible
+    sent = 0
+    for i in range(count):
+        frame = rng.randbytes(rng.randint(14, 1514))
+        if i % 3 == 1:
+            frame = gateway + own + b"\x08\x00" + frame[14:]
+        elif i % 3 == 2:
+            frame = gateway + own + b"\x08\x06" + frame[14:]
+        try:
+            raw.send(frame)
+            sent += 1
+        except OSError:  # the tap queue is full: the frame is lost, like on a real NIC
+            pass
+    print(f"sent {sent} of {count}")
+
+
+def udp_spray(prefix, count, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(count):
+        s.sendto(b"spray", (f"{prefix}.{1 + i % 254}", port + i // 254))
+    print(f"sent {count}")
+
+
 def main(argv):
     if len(argv) == 5 and argv[1] == "record":
         record(argv[2], int(argv[3]), argv[4])
+    elif len(argv) == 5 and argv[1] == "garbage":
+        garbage(argv[2], argv[3], int(argv[4]))
+    elif len(argv) == 5 and argv[1] == "udp-spray":
+        udp_spray(argv[2], int(argv[3]), int(argv[4]))
     elif len(argv) >= 5 and argv[1] == "probe":
         probe(argv[2], argv[3], argv[4:])
     else:
