@@ -20,6 +20,9 @@ struct ForwardConfig {
   std::chrono::seconds connect_timeout{10};  ///< --connect-timeout: host connect must finish within this
   std::chrono::seconds tcp_idle_timeout{86400};  ///< --tcp-timeout: no bytes either way for this long
   std::chrono::seconds udp_idle_timeout{60};     ///< --udp-timeout
+  /// Both sides closed, lwIP still holds bytes for the guest, and the guest acknowledges none of them for this
+  /// long (a zero window it never opens): the flow is reset. A guest that reads at all makes progress well within it.
+  std::chrono::seconds tcp_drain_timeout{30};
   std::chrono::seconds icmp_idle_timeout{10};    ///< echo socket kept this long after the last request
   std::size_t max_flows = 16384;                 ///< --max-flows: TCP + UDP + ICMP flows together
   /// --max-flows-per-guest: one guest's share (the clients of all published ports count as one guest), three

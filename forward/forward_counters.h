@@ -34,6 +34,7 @@ enum class ForwardEvent : std::uint8_t {
   unroutable_destination,  ///< a destination no router forwards (dial_target.h): refused like a denial
   dial_evicted,        ///< a guest's oldest host connect in flight gave way to a new one (--max-pending-connects)
   guest_data_refused,  ///< a guest segment refused for now: its flow's (or all flows') queue for the host is full
+  tcp_drain_timeout,   ///< both sides closed, the guest acknowledged none of the rest for tcp_drain_timeout: reset
   count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(ForwardEvent::count_)> kForwardEventNames{
@@ -42,7 +43,7 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(ForwardEv
     "icmp_echo_sent", "icmp_unavailable", "flow_limit", "inbound_tcp_opened", "inbound_tcp_refused",
     "inbound_tcp_unreachable", "inbound_udp_opened", "inbound_no_guest", "egress_denied_tcp", "egress_denied_udp",
     "egress_denied_icmp", "unroutable_destination", "dial_evicted",
-    "guest_data_refused"};
+    "guest_data_refused", "tcp_drain_timeout"};
 
 struct ForwardCounters {
   std::array<std::uint64_t, static_cast<std::size_t>(ForwardEvent::count_)> events{};

@@ -14,6 +14,7 @@
 
 #include <asio/ip/address_v4.hpp>
 
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 
 namespace vznet::forward {
@@ -364,6 +365,15 @@ err_t TcpFlow::on_lwip_sent(void* arg, tcp_pcb*, std::uint16_t) {
 
 // ---- endings ----
 
+bool TcpFlow::guest_owes_acks() const {
+  for (const tcp_seg* list : {pcb_->unsent, pcb_->unacked}) {
+    for (const tcp_seg* seg = list; seg != nullptr; seg = seg->next) {
+      if (seg->len > 0) return true;
+    }
+  }
+  return false;
+}
+
 void TcpFlow::maybe_finish() {
   if (state_ != State::open || pcb_ == nullptr) return;
   const bool host_to_guest_done = host_eof_ && to_guest_backlog_.empty();
@@ -374,6 +384,11 @@ void TcpFlow::maybe_finish() {
     return;
   }
   if (!host_to_guest_done || !guest_to_host_done) return;
+  if (guest_owes_acks()) {
+    draining_ = true;  // on_lwip_sent calls again as the guest acknowledges; tick() bounds the wait
+    return;
+  }
+  draining_ = false;
   tcp_pcb* pcb = pcb_;
   detach_pcb();
   if (tcp_close(pcb) != ERR_OK) {
@@ -457,7 +472,9 @@ void TcpFlow::tick(Clock::time_point now) {
       }
       break;
     case State::open:
-      if (now - last_activity() >= ctx_.config.tcp_idle_timeout) {
+      if (draining_ && now - last_activity() >= ctx_.config.tcp_drain_timeout) {
+        reset_guest(ForwardEvent::tcp_drain_timeout);
+      } else if (now - last_activity() >= ctx_.config.tcp_idle_timeout) {
         ctx_.counters.add(ForwardEvent::tcp_idle_closed);
         terminate();
       }

@@ -30,7 +30,10 @@ class TcpFlow final : public Flow {
   ///  connecting_guest  inbound: the host client is accepted (its bytes wait in the kernel) and lwIP's SYN
   ///              is on its way to the guest. A guest RST or --connect-timeout resets the client.
   ///  open        bytes both ways; guest_fin_/host_eof_ record the half-closes. Data operations are legal
-  ///              only here.
+  ///              only here. Once both directions are done the flow stays ("draining", still counted against
+  ///              the limits) until the guest has acknowledged every byte lwIP holds for it, so a guest that
+  ///              stops acknowledging cannot leave lwIP holding data no flow accounts for; without progress
+  ///              for ForwardConfig::tcp_drain_timeout it is reset.
   ///  closed      released; both sides detached; waiting to be reaped.
   enum class State : std::uint8_t { dialing, handshaking, connecting_guest, open, closed, count_ };
   static constexpr std::array<std::string_view, 5> kStateNames{"dialing", "handshaking", "connecting_guest",
@@ -69,7 +72,9 @@ class TcpFlow final : public Flow {
 
   void terminate() override;
   void tick(Clock::time_point now) override;
-  const char* state_name() const override { return kStateNames[static_cast<std::size_t>(state_)].data(); }
+  const char* state_name() const override {
+    return draining_ ? "draining" : kStateNames[static_cast<std::size_t>(state_)].data();
+  }
 
  private:
   static err_t on_lwip_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t err);
@@ -95,6 +100,8 @@ class TcpFlow final : public Flow {
   std::size_t guest_send_room() const;
   // endings
   void maybe_finish();
+  /// lwIP still holds bytes the guest has not acknowledged (a FIN alone does not count).
+  bool guest_owes_acks() const;
   void reset_guest(ForwardEvent why);
   void reset_host(ForwardEvent why);
   void detach_pcb();
@@ -121,6 +128,7 @@ class TcpFlow final : public Flow {
   bool guest_shut_ = false;     ///< FIN passed on to the guest
   bool host_reset_while_dialing_ = false;  ///< the host accepted and reset before the connect completed
   bool pcb_aborted_ = false;    ///< we called tcp_abort(): an lwIP callback in progress must return ERR_ABRT
+  bool draining_ = false;       ///< both directions done; waiting for the guest to acknowledge the rest
 };
 
 }  // namespace vznet::forward

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
+
+#include <string>
 
 #include "tests/stack/stack_fixture.h"
 
@@ -190,6 +193,37 @@ TEST_F(TcpAttackTest, OneByteSegmentsCannotQueueMoreThanTheFlowsBudget) {
     return forwarder_->context().guest_to_host_budget.used() == 0;
   }, std::chrono::seconds(5)));
   EXPECT_GT(received, 0u);
+}
+
+// Issue 12: after both sides closed, vznet let go of the flow while lwIP still held the host's last bytes for
+// the guest; a guest that never acknowledged them (a zero window) kept that memory outside every limit. The
+// flow now stays, counted and listed, until the guest has everything, and is reset when it makes no progress.
+TEST_F(TcpAttackTest, AGuestThatNeverAcknowledgesTheLastBytesIsResetNotForgotten) {
+  forward::ForwardConfig config;
+  config.tcp_drain_timeout = std::chrono::seconds(1);
+  reconfigure(config);
+  resolve_gateway();
+  const Ipv4Endpoint guest{kGuest, 46000}, gateway{kGateway, port_};
+  asio::ip::tcp::socket accepted(io_);
+  server_.async_accept(accepted, [](std::error_code) {});
+  const auto ack = connect_guest(46000, port_, kIsn);
+  ASSERT_TRUE(ack);
+  ASSERT_TRUE(run_until([&] { return accepted.is_open(); }, std::chrono::seconds(2)));
+  const Bytes reply(100000, 0x61);
+  asio::write(accepted, asio::buffer(reply));
+  accepted.close();  // the host is done
+  ASSERT_TRUE(await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 46000) && f.l4().size() > 20; }));
+  // The guest closes too, acknowledging none of the data, with its window shut.
+  inject(tcp_segment(gateway_mac_, guest, gateway, kIsn + 1, *ack, 0x11, {}, 0));
+  run_until([] { return false; }, std::chrono::milliseconds(200));
+  ASSERT_EQ(forwarder_->flows().size(), 1u) << "the flow must stay while lwIP holds bytes for the guest";
+  bool draining = false;
+  forwarder_->flows().for_each([&](const forward::Flow& f) { draining = std::string(f.state_name()) == "draining"; });
+  EXPECT_TRUE(draining);
+  EXPECT_TRUE(run_until([&] { return forwarder_->flows().size() == 0; }, std::chrono::seconds(4)));
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_drain_timeout), 1u);
+  EXPECT_TRUE(await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 46000) && (f.l4()[13] & 0x04); }))
+      << "the guest is reset";
 }
 
 }  // namespace
