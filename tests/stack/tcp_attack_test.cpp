@@ -13,11 +13,22 @@
 namespace vznet::test {
 namespace {
 
+/// The guest's initial sequence number in these tests.
+constexpr std::uint32_t kIsn = 1000;
+
 class TcpAttackTest : public StackTest {
  protected:
   TcpAttackTest() : server_(io_, {asio::ip::make_address_v4("127.0.0.1"), 0}) {
     port_ = server_.local_endpoint().port();
     server_.listen();
+  }
+
+  /// connect_guest() from `guest_port` to the server, which accepts into `accepted`; nullopt unless both happened.
+  std::optional<std::uint32_t> connect_and_accept(std::uint16_t guest_port, asio::ip::tcp::socket& accepted) {
+    server_.async_accept(accepted, [](std::error_code) {});
+    const auto ack = connect_guest(guest_port, port_, kIsn);
+    if (!ack || !run_until([&] { return accepted.is_open(); }, std::chrono::seconds(2))) return std::nullopt;
+    return ack;
   }
 
   /// The stack still completes a new connection (it did not abort or wedge).
@@ -32,7 +43,6 @@ class TcpAttackTest : public StackTest {
 
 /// Our SYN offers no window scaling, so lwIP keeps its receive window within 16 bits.
 constexpr std::uint32_t kWindow = 65535;
-constexpr std::uint32_t kIsn = 1000;
 
 // The "ooseq tcplen > rcv_wnd" assertion aborted vznet for every guest (patch 0004). The guest queues
 // out-of-order data that reaches past the window's right edge, then fills the gap before it while the host
@@ -99,10 +109,8 @@ TEST_F(TcpAttackTest, SynReusingATimeWaitFourTupleOpensANewConnection) {
   resolve_gateway();
   const Ipv4Endpoint guest{kGuest, 42000}, gateway{kGateway, port_};
   asio::ip::tcp::socket accepted(io_);
-  server_.async_accept(accepted, [](std::error_code) {});
-  const auto ack = connect_guest(42000, port_, kIsn);
+  const auto ack = connect_and_accept(42000, accepted);
   ASSERT_TRUE(ack);
-  ASSERT_TRUE(run_until([&] { return accepted.is_open(); }, std::chrono::seconds(2)));
   accepted.close();  // the host closes first: lwIP sends the guest a FIN
   auto fin = await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 42000) && (f.l4()[13] & 0x01); });
   ASSERT_TRUE(fin);
@@ -205,10 +213,8 @@ TEST_F(TcpAttackTest, AGuestThatNeverAcknowledgesTheLastBytesIsResetNotForgotten
   resolve_gateway();
   const Ipv4Endpoint guest{kGuest, 46000}, gateway{kGateway, port_};
   asio::ip::tcp::socket accepted(io_);
-  server_.async_accept(accepted, [](std::error_code) {});
-  const auto ack = connect_guest(46000, port_, kIsn);
+  const auto ack = connect_and_accept(46000, accepted);
   ASSERT_TRUE(ack);
-  ASSERT_TRUE(run_until([&] { return accepted.is_open(); }, std::chrono::seconds(2)));
   const Bytes reply(100000, 0x61);
   asio::write(accepted, asio::buffer(reply));
   accepted.close();  // the host is done
