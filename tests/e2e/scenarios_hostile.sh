@@ -220,6 +220,8 @@ scenario_hostile_garbage() {
 # descriptors stay bounded and come back to the baseline once --udp-timeout (2 s) reaps them, with no CPU spin.
 scenario_hostile_udp_spray() {
   local out fds
+  # The gateway's MAC first: the guest kernel would drop most of a burst queued behind an ARP request.
+  in_guest timeout 5 ping -c 1 -W 2 "$GATEWAY" >/dev/null || fail "the guest cannot ping the gateway"
   out=$(in_guest timeout 30 "$PY" "$E2E_DIR/attack.py" udp-spray 10.77.0 5000 20000) || fail "udp-spray: $out"
   wait_for "5,000 UDP flows" 10 stat_at_least udp_opened 5000
   fds=$(fd_count "$VZNET_PID")
