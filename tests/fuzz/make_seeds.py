@@ -219,6 +219,55 @@ for i, body in enumerate(['{"spec": "8080:80"}', '{"spec": "127.0.0.1:8443:443/t
                           '{"guest_port": 1e3}', '{"guest_port": 80, "x": [[[[[]]]]]}']):
     write("api_json_fuzz", "body-%02d.json" % i, body)
 
+# config_cli_fuzz: argv after "vznet", one word a line. The README's examples and the e2e scenarios' command lines
+# (tests/e2e/lib.sh start_vznet plus each scenario's flags), and the bad flags those scenarios expect refused.
+E2E_BASE = ["--listen", "unix:///tmp/vze2e/s.sock", "--listen", "unixgram:///tmp/vze2e/d.sock",
+            "--listen", "unixpacket:///tmp/vze2e/p.sock", "--mtu", "1500", "--log-level", "debug",
+            "--dhcp-static", "52:54:00:e2:e0:10=192.168.64.2"]
+command_lines = {
+    "readme-defaults": [],
+    "readme-listen-stream": ["--listen", "unix:///tmp/vznet.sock"],
+    "readme-listen-fd": ["--listen", "fd://3"],
+    "readme-publish": ["-p", "8080:80", "-p", "0.0.0.0:5353:53/udp", "-p", "8000-8009:80-89", "-p", "8000-8010:80",
+                       "-p", "8080:192.168.64.3:80", "-p", "[::1]:8080:80"],
+    "readme-api": ["--api", "/run/user/0/vznet/api.sock", "-p", "8080:80"],
+    "readme-block-private": ["--block-private"],
+    "readme-nodeport": ["--egress-deny", "0.0.0.0/0", "--egress-allow", "172.16.0.0/22:30000-32767/tcp"],
+    "readme-one-service": ["--block-private", "--egress-allow", "10.1.2.3:443/tcp"],
+    "readme-policy-file": ["--policy-file", "sandbox.policy", "--egress-log"],
+    "readme-every-flag": ["--subnet", "10.9.0.0/16", "--mtu", "65520", "--max-flows", "100",
+                          "--max-flows-per-guest", "50", "--max-pending-connects", "8", "--connect-timeout", "3",
+                          "--tcp-timeout", "600", "--udp-timeout", "30", "--dhcp-range", "10.9.0.10-10.9.0.99",
+                          "--lease-time", "120", "--dns-search", "vz.test", "--dns-upstream", "10.9.0.53:5353",
+                          "--dns-record", "db.vz.internal=10.9.0.7", "--exit-on-disconnect", "--block-host",
+                          "--egress-default", "deny", "--allow-guest-traffic"],
+    "readme-help": ["--help"],
+    "version": ["--version"],
+    "e2e-core": E2E_BASE,
+    "e2e-connect-timeout": E2E_BASE + ["--connect-timeout", "2"],
+    "e2e-dhcp": E2E_BASE + ["--lease-time", "60", "--dns-search", "vz.test", "--dns-search", "example.internal",
+                            "--dhcp-static", "52:54:00:e2:e0:01=192.168.64.77"],
+    "e2e-dns-zone": E2E_BASE + ["--dns-upstream", "10.77.0.2", "--dns-record", "db.vz.internal=10.77.0.2",
+                                "--dns-record", "Printer.Example.Test=10.77.0.9"],
+    "e2e-dns-burst": E2E_BASE + ["--dns-upstream", "10.77.0.2:5353"],
+    "e2e-egress-metadata": E2E_BASE + ["--dns-upstream", "10.77.0.2", "--egress-deny", "169.254.169.254",
+                                       "--api", "/tmp/vze2e/api.sock"],
+    "e2e-default-deny": E2E_BASE + ["--egress-default", "deny", "--egress-allow", "10.77.0.0/24"],
+    "e2e-publish": E2E_BASE + ["-p", "18080:80", "-p", "0.0.0.0:18083:80", "-p", "18084:192.168.64.2:80",
+                               "-p", "[::1]:18096:192.168.64.2:80", "-p", "17007:192.168.64.2:7/udp",
+                               "-p", "18090-18092:192.168.64.2:5090-5092", "-p", "18100-18102:192.168.64.2:5090"],
+    "e2e-udp-spray": E2E_BASE + ["--udp-timeout", "2", "--allow-guest-traffic"],
+    "bad-mtu": ["--listen", "unix:///tmp/bad.sock", "--mtu", "99999"],
+    "bad-listen": ["--listen", "unixgram:///tmp/ok.sock", "--listen", "tcp://1.2.3.4:5"],
+    "bad-specs": ["-p", "0:80", "-p", "80:70000", "-p", "8080-8081:80-82", "-p", "8080:80/sctp", "-p", "::1:8080:80"],
+    "bad-rule": ["--egress-allow", "10.0.0.0/33"],
+    "bad-dhcp": ["--subnet", "10.0.0.0/30", "--dhcp-range", "10.0.0.1-10.0.0.2", "--dhcp-static",
+                 "52:54:00:12:34=192.168.64.9"],
+    "bad-flag": ["--no-such-flag", "--mtu"],
+}
+for name, args in command_lines.items():
+    write("config_cli_fuzz", name, "".join(a + "\n" for a in args))
+
 # --- The whole stack: records of [control][length][bytes] (see stack_fuzz.cpp) ---------------------------------
 write("stack_fuzz", "boot", conv((0, arp_probe), (0, discover_frame), (0, request_frame), (0, arp_gw),
                                  (0, dns_query_frame), (6, raw(answers["answer-cname-chain"])), (0, dns_zone_frame),
