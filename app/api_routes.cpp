@@ -45,6 +45,7 @@ json stats(Runtime& rt) {
         {"udp", flows.count(IpProtocol::udp)},
         {"icmp", flows.count(IpProtocol::icmp)},
         {"total", flows.size()},
+        {"tcp_closing", flows.lingering().size()},
         {"limit", rt.config().max_flows}}},
       {"forward", counter_object(forward::kForwardEventNames, rt.forward_counters().events)},
       {"dhcp",

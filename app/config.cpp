@@ -184,6 +184,9 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--max-flows-per-guest", config.max_flows_per_guest,
                  "Most flows one guest may hold (published ports' clients count as one guest)")
       ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  cli.add_option("--max-flows-per-published-port", config.max_flows_per_published_port,
+                 "Most flows the clients of one published port may hold")
+      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   cli.add_option("--max-pending-connects", config.max_pending_connects,
                  "Most host TCP connects in flight per guest; a new one drops the guest's oldest beyond")
       ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{65536}));

@@ -26,6 +26,7 @@ struct Config {
   std::string log_level = "info";
   std::size_t max_flows = 16384;
   std::size_t max_flows_per_guest = 12288;  ///< forward::ForwardConfig::max_flows_per_guest says why
+  std::size_t max_flows_per_published_port = 4096;  ///< forward::ForwardConfig::max_flows_per_published_port
   std::size_t max_pending_connects = 512;  ///< forward::ForwardConfig::max_pending_dials says why
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds tcp_timeout{86400};

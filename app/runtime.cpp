@@ -60,6 +60,7 @@ forward::ForwardConfig forward_config(const Config& c) {
   f.max_flows = c.max_flows;
   f.max_pending_dials = c.max_pending_connects;
   f.max_flows_per_guest = c.max_flows_per_guest;
+  f.max_flows_per_published_port = c.max_flows_per_published_port;
   return f;
 }
 

@@ -20,13 +20,33 @@ void Flow::release() {
   table_.release(*this);
 }
 
-FlowTable::FlowTable(asio::io_context& io, std::size_t max_flows, std::size_t max_per_guest)
-    : io_(io), max_flows_(max_flows), max_per_guest_(max_per_guest), sweep_(io) {}
+namespace {
+template <class Key>
+std::size_t share_of(const std::unordered_map<Key, std::size_t>& shares, Key key) {
+  auto it = shares.find(key);
+  return it == shares.end() ? 0 : it->second;
+}
 
-bool FlowTable::admits(virtio::PortId port) const {
-  if (full()) return false;
-  auto it = per_port_.find(port);
-  return it == per_port_.end() || it->second < max_per_guest_;
+template <class Key>
+void leave_share(std::unordered_map<Key, std::size_t>& shares, Key key) {
+  if (auto it = shares.find(key); it != shares.end() && --it->second == 0) shares.erase(it);
+}
+}  // namespace
+
+FlowTable::FlowTable(asio::io_context& io, const FlowLimits& limits, ForwardCounters& counters)
+    : io_(io), limits_(limits), counters_(counters), sweep_(io) {}
+
+bool FlowTable::admit(virtio::PortId port, PublishedShare published) {
+  if (published != 0 && share_of(per_published_, published) >= limits_.max_per_published_port) return false;
+  while (share_of(per_port_, port) + lingering_.count(port) >= limits_.max_per_guest) {
+    if (!lingering_.abort_oldest(port)) return false;
+    counters_.add(ForwardEvent::tcp_linger_evicted);
+  }
+  while (by_id_.size() + lingering_.size() >= limits_.max_flows) {
+    if (!lingering_.abort_oldest(std::nullopt)) return false;
+    counters_.add(ForwardEvent::tcp_linger_evicted);
+  }
+  return true;
 }
 
 FlowTable::~FlowTable() {
@@ -45,6 +65,7 @@ void FlowTable::adopt(std::unique_ptr<Flow> flow) {
   flow->id_ = next_id_++;
   flow->quota_port_ = flow->port();
   ++per_port_[flow->quota_port_];
+  if (flow->published_share_ != 0) ++per_published_[flow->published_share_];
   by_key_[flow->key()] = flow->id_;
   by_id_.emplace(flow->id_, std::move(flow));
   if (!sweep_armed_) arm_sweep();
@@ -65,9 +86,8 @@ void FlowTable::release(Flow& flow) {
   if (key_it != by_key_.end() && key_it->second == flow.id()) by_key_.erase(key_it);
   auto it = by_id_.find(flow.id());
   if (it == by_id_.end()) return;
-  if (auto share = per_port_.find(flow.quota_port_); share != per_port_.end() && --share->second == 0) {
-    per_port_.erase(share);
-  }
+  leave_share(per_port_, flow.quota_port_);
+  if (flow.published_share_ != 0) leave_share(per_published_, flow.published_share_);
   reaping_.push_back(std::move(it->second));
   by_id_.erase(it);
   if (!reap_posted_) {
@@ -91,6 +111,7 @@ std::size_t FlowTable::terminate_port(virtio::PortId port) {
   for (FlowId id : ids) {
     if (Flow* flow = find(id)) flow->terminate();
   }
+  lingering_.abort_port(port);
   return ids.size();
 }
 
@@ -100,6 +121,7 @@ void FlowTable::terminate_all() {
   for (FlowId id : ids) {
     if (Flow* flow = find(id)) flow->terminate();
   }
+  lingering_.abort_all();
 }
 
 void FlowTable::for_each(const std::function<void(const Flow&)>& fn) const {
@@ -119,7 +141,10 @@ void FlowTable::arm_sweep() {
     for (FlowId id : ids) {
       if (Flow* flow = live<Flow>(id)) flow->tick(now);
     }
-    if (!by_id_.empty()) arm_sweep();
+    for (std::size_t n = lingering_.abort_closed_before(now - limits_.max_linger); n > 0; --n) {
+      counters_.add(ForwardEvent::tcp_linger_timeout);
+    }
+    if (!by_id_.empty() || lingering_.size() != 0) arm_sweep();
   });
 }
 

@@ -15,6 +15,8 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "forward/forward_counters.h"
+#include "forward/lingering_tcp.h"
 #include "stack/flow_key.h"
 #include "virtio/guest_port.h"
 
@@ -23,6 +25,16 @@ namespace vznet::forward {
 using FlowId = std::uint64_t;
 using Clock = std::chrono::steady_clock;
 class FlowTable;
+/// The inbound flows of one published port, counted together (FlowTable::new_published_share); 0 is none.
+using PublishedShare = std::uint32_t;
+
+/// What one flow table may hold (ForwardConfig says why each default is what it is).
+struct FlowLimits {
+  std::size_t max_flows = 16384;                ///< flows and lingering connections together
+  std::size_t max_per_guest = 12288;            ///< one guest port's share; inbound flows count as port 0
+  std::size_t max_per_published_port = 4096;    ///< the clients of one published port
+  std::chrono::seconds max_linger{30};          ///< how long a closed connection may take to finish closing
+};
 
 /// Who opened a flow: the guest (through the catch-all) or a host client (through a published port).
 enum class FlowDirection : std::uint8_t { outbound, inbound };
@@ -85,6 +97,7 @@ class Flow {
   FlowKey key_;
   virtio::PortId port_;
   virtio::PortId quota_port_ = 0;  ///< port_ at creation: whose share of the table this flow uses
+  PublishedShare published_share_ = 0;  ///< an inbound flow's published port
   FlowDirection direction_;
   bool released_ = false;
   Clock::time_point created_ = Clock::now();
@@ -94,25 +107,32 @@ class Flow {
 
 class FlowTable {
  public:
-  /// `max_flows` in all; `max_per_guest` for one guest port, where port 0 (every published port's inbound flows
-  /// together) counts as one guest, so neither one guest nor the clients of a published port take them all.
-  FlowTable(asio::io_context& io, std::size_t max_flows, std::size_t max_per_guest);
+  /// `counters` counts the lingering connections aborted early (evicted, timed out).
+  FlowTable(asio::io_context& io, const FlowLimits& limits, ForwardCounters& counters);
   ~FlowTable();
 
   asio::io_context& io() { return io_; }
-  bool full() const { return by_id_.size() >= max_flows_; }
-  /// Whether a new flow for guest `port` fits: the table is not full, and neither is the port's share.
-  bool admits(virtio::PortId port) const;
+  /// Whether a new flow for guest `port` fits: not over --max-flows, the port's share (inbound flows: port 0,
+  /// which all published ports share), nor, for an inbound flow, its published port's share. Lingering
+  /// connections count too: the oldest of them are aborted to make room before a flow is refused.
+  bool admit(virtio::PortId port, PublishedShare published = 0);
   std::size_t size() const { return by_id_.size(); }
   std::size_t count(IpProtocol protocol) const;
+  /// A share of its own for a new published port's inbound flows.
+  PublishedShare new_published_share() { return next_published_share_++; }
+  /// Connections vznet has closed and lwIP still holds (TcpFlow hands them over when it closes).
+  LingeringTcp& lingering() { return lingering_; }
+  const LingeringTcp& lingering() const { return lingering_; }
 
   /// Creates and registers a flow of type F (constructed as F(table, key, port, args...)).
   template <class F, class... Args>
   F& emplace(const FlowKey& key, virtio::PortId port, Args&&... args) {
-    auto flow = std::make_unique<F>(*this, key, port, std::forward<Args>(args)...);
-    F& ref = *flow;
-    adopt(std::move(flow));
-    return ref;
+    return emplace_in_share<F>(0, key, port, std::forward<Args>(args)...);
+  }
+  /// The same for an inbound flow of the published port that owns `share` (guest port not known yet: 0).
+  template <class F, class... Args>
+  F& emplace_inbound(PublishedShare share, const FlowKey& key, Args&&... args) {
+    return emplace_in_share<F>(share, key, virtio::PortId{0}, std::forward<Args>(args)...);
   }
 
   Flow* find(const FlowKey& key) const;
@@ -124,32 +144,44 @@ class FlowTable {
     return flow != nullptr && !flow->released() ? static_cast<F*>(flow) : nullptr;
   }
 
-  /// Terminates every flow of one guest port; returns how many.
+  /// Terminates every flow of one guest port, and aborts its lingering connections; returns how many flows.
   std::size_t terminate_port(virtio::PortId port);
-  /// Terminates every flow (shutdown).
+  /// Terminates every flow and lingering connection (shutdown).
   void terminate_all();
   /// Calls fn for every live flow (for the API and stats).
   void for_each(const std::function<void(const Flow&)>& fn) const;
 
  private:
   friend class Flow;
+  template <class F, class... Args>
+  F& emplace_in_share(PublishedShare share, const FlowKey& key, virtio::PortId port, Args&&... args) {
+    auto flow = std::make_unique<F>(*this, key, port, std::forward<Args>(args)...);
+    F& ref = *flow;
+    flow->published_share_ = share;
+    adopt(std::move(flow));
+    return ref;
+  }
   void adopt(std::unique_ptr<Flow> flow);
   void release(Flow& flow);
   void reap();
   void arm_sweep();
 
   asio::io_context& io_;
-  std::size_t max_flows_;
-  std::size_t max_per_guest_;
+  FlowLimits limits_;
+  ForwardCounters& counters_;
   /// Live flows per guest port, as the port was when the flow was created (inbound flows: port 0).
   std::unordered_map<virtio::PortId, std::size_t> per_port_;
+  /// Live inbound flows per published port.
+  std::unordered_map<PublishedShare, std::size_t> per_published_;
+  PublishedShare next_published_share_ = 1;
+  LingeringTcp lingering_;
   FlowId next_id_ = 1;
   std::unordered_map<FlowId, std::unique_ptr<Flow>> by_id_;
   std::unordered_map<FlowKey, FlowId, FlowKeyHash> by_key_;
   std::vector<std::unique_ptr<Flow>> reaping_;
   bool reap_posted_ = false;
   asio::steady_timer sweep_;
-  bool sweep_armed_ = false;  ///< only while flows exist: an idle vznet does not wake up
+  bool sweep_armed_ = false;  ///< only while flows or lingering connections exist: an idle vznet does not wake up
 };
 
 template <class Self>

@@ -12,7 +12,13 @@ namespace vznet::forward {
 
 Forwarder::Forwarder(asio::io_context& io, stack::Stack& stack, const ForwardConfig& config,
                      ForwardCounters& counters)
-    : ctx_{stack, config, counters}, table_(io, config.max_flows, config.max_flows_per_guest) {
+    : ctx_{stack, config, counters},
+      table_(io,
+             FlowLimits{.max_flows = config.max_flows,
+                        .max_per_guest = config.max_flows_per_guest,
+                        .max_per_published_port = config.max_flows_per_published_port,
+                        .max_linger = config.tcp_drain_timeout},
+             counters) {
   stack.set_traffic(this);
 }
 
@@ -23,7 +29,7 @@ Forwarder::~Forwarder() {
 
 bool Forwarder::admit_new_flow(const FlowKey& key) {
   const virtio::PortId port = ctx_.stack.current_port();
-  if (table_.admits(port)) return true;
+  if (table_.admit(port)) return true;
   ctx_.counters.add(ForwardEvent::flow_limit);
   ctx_.flow_log.log(spdlog::level::warn, "{}: refused, --max-flows ({}) or this guest's --max-flows-per-guest ({}) "
                     "reached", key.to_string(), ctx_.config.max_flows, ctx_.config.max_flows_per_guest);

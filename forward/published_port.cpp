@@ -13,7 +13,8 @@ namespace vznet::forward {
 
 namespace {
 /// Inbound flows are created before a guest answers, on port 0: all published ports share that one guest's
-/// share of the flow table (FlowTable::admits), so their clients cannot take every guest's flows.
+/// share of the flow table (FlowTable::admit), so their clients cannot take every guest's flows; each published
+/// port has a share of its own within it, so one port's clients cannot take the other ports'.
 constexpr virtio::PortId kInboundShare = 0;
 }  // namespace
 
@@ -53,7 +54,7 @@ PublishedPort::PublishedPort(PublishEnvironment& env, Protocol protocol, const a
                              std::uint16_t guest_port)
     : env_(env), protocol_(protocol), guest_address_(guest_address), guest_port_(guest_port),
       acceptor_(env.flows.io()), udp_(env.flows.io()), accept_retry_(env.flows.io()),
-      udp_sweep_at_(kUdpClientSweepThreshold) {
+      udp_sweep_at_(kUdpClientSweepThreshold), share_(env.flows.new_published_share()) {
   if (protocol_ == Protocol::tcp) {
     const asio::ip::tcp::endpoint local(host_address, host_port);
     acceptor_.open(local.protocol());
@@ -136,7 +137,7 @@ void PublishedPort::on_accepted(asio::ip::tcp::socket client) {
   };
   const std::optional<Ipv4Endpoint> target = guest_target();
   if (!target) return turn_away();
-  if (!env_.flows.admits(kInboundShare)) {
+  if (!env_.flows.admit(kInboundShare, share_)) {
     env_.ctx.counters.add(ForwardEvent::flow_limit);
     return turn_away();
   }
@@ -152,7 +153,7 @@ void PublishedPort::on_accepted(asio::ip::tcp::socket client) {
     tcp_abort(pcb);
     return turn_away();
   }
-  env_.flows.emplace<TcpFlow>(key, 0, env_.ctx, std::move(client), pcb).connect_guest();
+  env_.flows.emplace_inbound<TcpFlow>(share_, key, env_.ctx, std::move(client), pcb).connect_guest();
 }
 
 // ---- UDP ----
@@ -185,7 +186,7 @@ void PublishedPort::on_datagram(const asio::ip::udp::endpoint& client, std::span
 }
 
 UdpFlow* PublishedPort::udp_flow_for(const asio::ip::udp::endpoint& client, const Ipv4Endpoint& target) {
-  if (!env_.flows.admits(kInboundShare)) {
+  if (!env_.flows.admit(kInboundShare, share_)) {
     env_.ctx.counters.add(ForwardEvent::flow_limit);
     return nullptr;
   }
@@ -201,7 +202,7 @@ UdpFlow* PublishedPort::udp_flow_for(const asio::ip::udp::endpoint& client, cons
     std::erase_if(udp_clients_, [this](const auto& entry) { return env_.flows.live<UdpFlow>(entry.second) == nullptr; });
     udp_sweep_at_ = std::max(kUdpClientSweepThreshold, 2 * udp_clients_.size());  // amortized O(1) per client
   }
-  auto& flow = env_.flows.emplace<UdpFlow>(key, 0, env_.ctx, udp_, client);
+  auto& flow = env_.flows.emplace_inbound<UdpFlow>(share_, key, env_.ctx, udp_, client);
   udp_clients_[client] = flow.id();
   return &flow;
 }

@@ -72,6 +72,7 @@ class PublishedPort {
   asio::steady_timer accept_retry_;  ///< after an accept error (e.g. out of descriptors), retry later
   std::unordered_map<asio::ip::udp::endpoint, FlowId> udp_clients_;  ///< each client's flow (maybe gone)
   std::size_t udp_sweep_at_;  ///< udp_clients_ is swept of ended flows when it reaches this size
+  PublishedShare share_;      ///< this port's clients' share of the flow table
   virtio::LifeGuard guard_;
 };
 

@@ -71,6 +71,9 @@
  * host socket keeps the real TIME_WAIT towards the server. */
 #define TCP_MSL 1000UL
 #define LWIP_TCP_TIMESTAMPS 0
+/* One per-pcb slot, so lwIP tells vznet when it frees a connection vznet has closed (forward/lingering_tcp.h):
+ * those count against the flow limits until lwIP is done with them. */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS 1
 #define TCP_OVERSIZE TCP_MSS
 #define LWIP_CALLBACK_API 1
 /* init.c's TCP sanity checks assume 16-bit send buffers ("TCP_SNDLOWAT must be 4*MSS below u16 overflow"),

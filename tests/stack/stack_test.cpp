@@ -5,6 +5,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
 
+#include "forward/published_port.h"
 #include "lwip/tcp.h"
 #include "tests/stack/stack_fixture.h"
 
@@ -178,6 +179,42 @@ TEST_F(StackTest, OneGuestCannotTakeTheOtherGuestsShareOfTheFlowTable) {
   stack_->guest_detached(1);
   inject(udp_datagram(gateway_mac_, {kGuest, 7100}, {kGateway, 9}, Bytes{'z'}));
   EXPECT_EQ(forwarder_->flows().size(), 5u);
+}
+
+// Issue 12: the clients of every published port shared one share of the flow table, so one LAN client spraying
+// a published UDP port from many source ports locked out the clients of the other published ports.
+TEST_F(StackTest, OnePublishedPortsClientsCannotTakeTheOtherPublishedPortsShare) {
+  forward::ForwardConfig config;
+  config.max_flows_per_published_port = 3;
+  reconfigure(config);
+  resolve_gateway();
+  forward::PublishEnvironment env{forwarder_->context(), forwarder_->flows(), [] { return kGuest; },
+                                  [] { return true; }};
+  const auto loopback = asio::ip::make_address_v4("127.0.0.1");
+  forward::PublishedPort sprayed(env, forward::PublishProtocol::udp, loopback, 0, std::nullopt, 5353);
+  forward::PublishedPort other(env, forward::PublishProtocol::udp, loopback, 0, std::nullopt, 5354);
+  sprayed.start();
+  other.start();
+  const auto send_from_new_clients = [&](const forward::PublishedPort& to, int total) {
+    const int clients = total - static_cast<int>(forward_counters_.get(forward::ForwardEvent::inbound_udp_opened) +
+                                                 forward_counters_.get(forward::ForwardEvent::flow_limit));
+    std::vector<asio::ip::udp::socket> sockets;
+    for (int i = 0; i < clients; ++i) {
+      sockets.emplace_back(io_, asio::ip::udp::endpoint(loopback, 0));
+      sockets.back().send_to(asio::buffer("x", 1), asio::ip::udp::endpoint(loopback, to.host_port()));
+    }
+    // Every datagram read: each one opened a flow or was refused.
+    return run_until([&] {
+      return forward_counters_.get(forward::ForwardEvent::inbound_udp_opened) +
+                 forward_counters_.get(forward::ForwardEvent::flow_limit) >= static_cast<std::uint64_t>(total);
+    }, std::chrono::seconds(2));
+  };
+  ASSERT_TRUE(send_from_new_clients(sprayed, 10));
+  EXPECT_EQ(forwarder_->flows().size(), 3u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 7u);
+  ASSERT_TRUE(send_from_new_clients(other, 12));  // 10 before, 2 now
+  EXPECT_EQ(forwarder_->flows().size(), 5u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::inbound_udp_opened), 5u);
 }
 
 TEST_F(StackTest, IdleUdpFlowsAreReaped) {

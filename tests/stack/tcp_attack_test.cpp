@@ -232,6 +232,88 @@ TEST_F(TcpAttackTest, AGuestThatNeverAcknowledgesTheLastBytesIsResetNotForgotten
       << "the guest is reset";
 }
 
+/// What a guest that never acknowledges vznet's FIN leaves behind: the host closed, the guest closed too but
+/// acknowledged nothing of the FIN, so lwIP holds the connection in CLOSING after the flow is gone.
+class LingeringTest : public TcpAttackTest {
+ protected:
+  /// Opens a connection from `guest_port` and leaves it in CLOSING; false if any step did not happen.
+  bool leave_closing(std::uint16_t guest_port) {
+    asio::ip::tcp::socket accepted(io_);
+    const auto ack = connect_and_accept(guest_port, accepted);
+    if (!ack) return false;
+    accepted.close();  // the host closes: lwIP sends the guest a FIN
+    if (!await_frame([&](const SeenFrame& f) { return is_tcp_to_guest(f, guest_port) && (f.l4()[13] & 0x01); })) {
+      return false;
+    }
+    // The guest's FIN acknowledges everything but vznet's FIN.
+    inject(tcp_segment(gateway_mac_, {kGuest, guest_port}, {kGateway, port_}, kIsn + 1, *ack, 0x11));
+    return run_until([&] { return forwarder_->flows().size() == 0; }, std::chrono::seconds(2));
+  }
+  bool guest_was_reset(std::uint16_t guest_port) {
+    return await_frame([&](const SeenFrame& f) { return is_tcp_to_guest(f, guest_port) && (f.l4()[13] & 0x04); })
+        .has_value();
+  }
+};
+
+// Issue 12: once vznet closed a flow, lwIP held the connection outside every limit until the guest finished
+// closing it, which a guest that never acknowledges the FIN does never (lwIP retries for minutes). Such
+// connections now count against the guest's share, and the oldest gives way to a new flow.
+TEST_F(LingeringTest, AConnectionTheGuestNeverFinishesClosingCountsAndGivesWay) {
+  forward::ForwardConfig config;
+  config.max_flows_per_guest = 1;
+  reconfigure(config);
+  resolve_gateway();
+  ASSERT_TRUE(leave_closing(47000));
+  EXPECT_EQ(forwarder_->flows().lingering().size(), 1u);
+  EXPECT_EQ(forwarder_->flows().lingering().count(1), 1u);
+  // The guest's share is taken by it: a new connection makes it give way (a reset) and completes.
+  sent_.clear();
+  EXPECT_TRUE(connect_guest(47001, port_, 5000).has_value());
+  EXPECT_TRUE(guest_was_reset(47000));
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_evicted), 1u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 0u);
+  EXPECT_EQ(forwarder_->flows().lingering().size(), 0u);
+}
+
+TEST_F(LingeringTest, AConnectionTheGuestNeverFinishesClosingIsResetAfterTheDrainTimeout) {
+  forward::ForwardConfig config;
+  config.tcp_drain_timeout = std::chrono::seconds(1);
+  reconfigure(config);
+  resolve_gateway();
+  ASSERT_TRUE(leave_closing(47100));
+  EXPECT_EQ(forwarder_->flows().lingering().size(), 1u);
+  sent_.clear();
+  EXPECT_TRUE(run_until([&] { return forwarder_->flows().lingering().size() == 0; }, std::chrono::seconds(4)));
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_timeout), 1u);
+  EXPECT_TRUE(guest_was_reset(47100));
+}
+
+TEST_F(LingeringTest, DetachingTheGuestAbortsItsClosingConnections) {
+  resolve_gateway();
+  ASSERT_TRUE(leave_closing(47200));
+  ASSERT_TRUE(leave_closing(47201));
+  EXPECT_EQ(forwarder_->flows().lingering().size(), 2u);
+  stack_->guest_detached(1);
+  EXPECT_EQ(forwarder_->flows().lingering().size(), 0u);
+}
+
+// A guest that closes properly leaves lwIP in TIME_WAIT for 2 s (TCP_MSL): counted until lwIP frees it, then
+// forgotten without any reset.
+TEST_F(LingeringTest, AProperlyClosedConnectionIsCountedUntilLwipFreesIt) {
+  resolve_gateway();
+  asio::ip::tcp::socket accepted(io_);
+  const auto ack = connect_and_accept(47300, accepted);
+  ASSERT_TRUE(ack);
+  accepted.close();
+  ASSERT_TRUE(await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 47300) && (f.l4()[13] & 0x01); }));
+  inject(tcp_segment(gateway_mac_, {kGuest, 47300}, {kGateway, port_}, kIsn + 1, *ack + 1, 0x11));
+  ASSERT_TRUE(run_until([&] { return forwarder_->flows().size() == 0; }, std::chrono::seconds(2)));
+  EXPECT_EQ(forwarder_->flows().lingering().size(), 1u);
+  EXPECT_TRUE(run_until([&] { return forwarder_->flows().lingering().size() == 0; }, std::chrono::seconds(5)));
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_timeout), 0u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_evicted), 0u);
+}
+
 // lwIP patch 0005: an ARP frame shorter than an ARP message was read past its end (found by stack_fuzz; the
 // sanitizer build of this test reports the over-read without the patch).
 TEST_F(StackTest, ShortArpFramesAreDroppedUnread) {
