@@ -1,5 +1,5 @@
-// What guest data waiting for a host socket really costs, and the budget it must stay within, per flow and in
-// total. Payload bytes alone undercount: every guest segment is its own pbuf allocation holding the whole
+// The memory budgets of flow data: what guest data waiting for a host socket really costs and the budget it must
+// stay within, per flow and in total; and the total of host data lwIP holds for the guests. Payload bytes alone undercount: every guest segment is its own pbuf allocation holding the whole
 // frame, so a guest sending 1-byte segments turned a 2 MiB window into some 200 MB. A flow over budget refuses
 // further segments (lwIP keeps the one refused and drops the rest until the host has drained the queue).
 #pragma once
@@ -28,18 +28,31 @@ inline constexpr std::size_t kMaxQueuedFootprintPerFlow = 4 * 1024 * 1024;
 /// flows a guest opens.
 inline constexpr std::size_t kMaxQueuedFootprintTotal = 256 * 1024 * 1024;
 
-/// The total, shared by all flows (one thread, no locks).
+/// Host->guest, in total: host bytes lwIP holds for the guests (not sent yet, or sent and not acknowledged).
+/// Per flow lwIP's send buffer bounds them (TCP_SND_BUF, 2 MiB), but a guest that acknowledges nothing across
+/// 10,000 flows would have them hold 20 GB; past this total, flows read no more from their host sockets.
+inline constexpr std::size_t kMaxHeldForGuestsTotal = 256 * 1024 * 1024;
+/// What a flow may hold for its guest however much the others hold, so every flow still moves while the total
+/// is spent (16,384 flows hold at most 256 MiB more).
+inline constexpr std::size_t kHeldForGuestReservePerFlow = 16 * 1024;
+
+/// A total shared by all flows (one thread, no locks).
 class BufferBudget {
  public:
+  explicit BufferBudget(std::size_t limit) : limit_(limit) {}
   bool try_charge(std::size_t bytes) {
-    if (used_ + bytes > kMaxQueuedFootprintTotal) return false;
+    if (used_ + bytes > limit_) return false;
     used_ += bytes;
     return true;
   }
   void release(std::size_t bytes) { used_ -= bytes; }
+  /// Replaces a charge of `before` by one of `after`, past the limit if need be (the bytes are held already).
+  void recharge(std::size_t before, std::size_t after) { used_ = used_ - before + after; }
   std::size_t used() const { return used_; }
+  std::size_t room() const { return used_ < limit_ ? limit_ - used_ : 0; }
 
  private:
+  std::size_t limit_;
   std::size_t used_ = 0;
 };
 

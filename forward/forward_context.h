@@ -38,6 +38,7 @@ struct ForwardConfig {
   /// workload's connects finish in milliseconds (a parallel download or build keeps tens to hundreds in
   /// flight); 512 leaves it room while a SYN flood to silent addresses holds at most 512 sockets per guest.
   std::size_t max_pending_dials = 512;
+  std::size_t max_held_for_guests = kMaxHeldForGuestsTotal;  ///< buffer_budget.h says why (tests lower it)
   Ipv4Address host_loopback{127, 0, 0, 1};       ///< what the gateway address means on the host
   EgressPolicy egress;                           ///< which host destinations new flows may reach
   bool egress_log = false;                       ///< --egress-log: one line per allowed flow, for audit
@@ -49,7 +50,8 @@ struct ForwardContext {
   ForwardCounters& counters;
   RateLimitedLog flow_log{};
   PendingDials pending_dials{};
-  BufferBudget guest_to_host_budget{};  ///< guest data queued for host sockets, all flows (buffer_budget.h)
+  BufferBudget guest_to_host_budget{kMaxQueuedFootprintTotal};  ///< guest data queued for host sockets, all flows
+  BufferBudget held_for_guests{config.max_held_for_guests};     ///< host data lwIP holds for the guests, all flows
 
   /// Where a guest destination is dialed on the host, or why it is not (see dial_target.h).
   DialTarget dial_target(const Ipv4Endpoint& destination) const {

@@ -306,7 +306,17 @@ std::size_t TcpFlow::guest_send_room() const {
   const std::size_t in_lwip = pcb_->snd_lbb - pcb_->lastack;  // unacknowledged plus unsent
   const std::size_t allowed = std::min<std::size_t>(pcb_->snd_wnd, pcb_->cwnd) + send_ahead;
   const std::size_t window_room = in_lwip < allowed ? allowed - in_lwip : 0;
-  return std::min({buffer_room, queue_room, window_room, kLwipChunk});
+  // What all flows hold for their guests is bounded too; past the total, a flow keeps only its reserve.
+  const std::size_t reserve =
+      held_for_guest_ < kHeldForGuestReservePerFlow ? kHeldForGuestReservePerFlow - held_for_guest_ : 0;
+  const std::size_t budget_room = std::max(ctx_.held_for_guests.room(), reserve);
+  return std::min({buffer_room, queue_room, window_room, budget_room, kLwipChunk});
+}
+
+void TcpFlow::recount_held_for_guest() {
+  const std::size_t held = pcb_ != nullptr ? static_cast<std::size_t>(pcb_->snd_lbb - pcb_->lastack) : 0;
+  ctx_.held_for_guests.recharge(held_for_guest_, held);
+  held_for_guest_ = held;
 }
 
 bool TcpFlow::push_backlog_to_guest() {
@@ -317,6 +327,7 @@ bool TcpFlow::push_backlog_to_guest() {
     return false;
   }
   count_to_guest(to_guest_backlog_.size());
+  recount_held_for_guest();
   to_guest_backlog_.clear();
   return true;
 }
@@ -339,6 +350,7 @@ void TcpFlow::read_from_host() {
     err_t err = tcp_write(pcb_, g_host_read_buffer.data(), static_cast<std::uint16_t>(n), TCP_WRITE_FLAG_COPY);
     if (err == ERR_OK) {
       count_to_guest(n);
+      recount_held_for_guest();
     } else {
       to_guest_backlog_.assign(g_host_read_buffer.begin(), g_host_read_buffer.begin() + n);
       tcp_output(pcb_);
@@ -353,6 +365,7 @@ void TcpFlow::read_from_host() {
 err_t TcpFlow::on_lwip_sent(void* arg, tcp_pcb*, std::uint16_t) {
   auto* self = static_cast<TcpFlow*>(arg);
   self->touch();
+  self->recount_held_for_guest();
   if (self->host_eof_) {
     if (self->push_backlog_to_guest()) self->maybe_finish();
   } else if (!self->host_read_armed_) {
@@ -404,6 +417,7 @@ void TcpFlow::maybe_finish() {
 void TcpFlow::on_lwip_error(void* arg, err_t err) {
   auto* self = static_cast<TcpFlow*>(arg);
   self->pcb_ = nullptr;  // lwIP has freed it
+  self->recount_held_for_guest();
   const bool graceful = err == ERR_CLSD;
   if (self->state_ == State::connecting_guest) {
     self->ctx_.counters.add(err == ERR_RST ? ForwardEvent::inbound_tcp_refused
@@ -435,6 +449,7 @@ void TcpFlow::detach_pcb() {
   tcp_sent(pcb_, nullptr);
   tcp_err(pcb_, nullptr);
   pcb_ = nullptr;
+  recount_held_for_guest();  // lwIP frees or has delivered what it held: no longer this flow's charge
 }
 
 void TcpFlow::close_host(bool with_reset) {

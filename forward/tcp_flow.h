@@ -98,6 +98,8 @@ class TcpFlow final : public Flow {
   void read_from_host();
   bool push_backlog_to_guest();
   std::size_t guest_send_room() const;
+  /// Brings this flow's charge to ForwardContext::held_for_guests up to what lwIP holds for the guest now.
+  void recount_held_for_guest();
   // endings
   void maybe_finish();
   /// lwIP still holds bytes the guest has not acknowledged (a FIN alone does not count).
@@ -119,6 +121,7 @@ class TcpFlow final : public Flow {
   std::deque<stack::PbufPtr> to_host_;  ///< guest bytes not yet taken by the host socket (bounded by TCP_WND)
   std::size_t to_host_offset_ = 0;      ///< bytes of to_host_.front() already written
   std::size_t to_host_footprint_ = 0;   ///< heap bytes to_host_ holds (buffer_budget.h), also charged to the total
+  std::size_t held_for_guest_ = 0;      ///< host bytes lwIP holds for the guest, as charged to the total
   std::vector<std::uint8_t> to_guest_backlog_;  ///< host bytes lwIP could not take (rare ERR_MEM; <= 64 KiB)
   bool host_write_armed_ = false;  ///< a host write is deferred to the end of the turn or waits for room
   bool host_read_armed_ = false;   ///< a host read is deferred to the end of the turn or waits for data
