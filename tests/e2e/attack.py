@@ -17,8 +17,14 @@ prove nothing passed. Run inside test namespaces only: frames go out of the gues
                                          the anti-spoofing guard's first look and reach the stack), random after
   attack.py udp-spray ADDR_PREFIX N PORT   one datagram to each of N destinations (ADDR_PREFIX.1-254, ports
                                          PORT upwards), from one socket, 250 at a time
+  attack.py spoof IFACE GW_MAC VICTIM_IP VICTIM_MAC ROUNDS
+                                         ROUNDS rounds of frames posing as another guest: a TCP SYN and a UDP
+                                         datagram to the gateway from VICTIM_IP, gratuitous ARP for VICTIM_IP
+                                         and for the gateway, a SYN from VICTIM_MAC, a DHCP OFFER; prints
+                                         "sent N"
 
-Every loop is bounded: the recorder runs until killed, a probe run lasts 3 s, the others send COUNT or N.
+Every loop is bounded: the recorder runs until killed, a probe run lasts 3 s, the others send COUNT, N or
+ROUNDS.
 """
 import random
 import socket
@@ -143,6 +149,27 @@ def udp_spray(prefix, count, port):
     print(f"sent {count}")
 
 
+def spoof(iface, gw_mac, victim_ip, victim_mac, rounds):
+    from scapy.all import ARP, BOOTP, DHCP, Ether, IP, TCP, UDP, conf, get_if_addr, get_if_hwaddr, sendp
+    conf.verb = 0
+    mac, me = get_if_hwaddr(iface), get_if_addr(iface)
+    gateway = me.rsplit(".", 1)[0] + ".1"
+    frames = []
+    for i in range(rounds):
+        sport = 41000 + i % 1000
+        frames += [
+            Ether(src=mac, dst=gw_mac) / IP(src=victim_ip, dst=gateway) / TCP(sport=sport, dport=8080, flags="S"),
+            Ether(src=mac, dst=gw_mac) / IP(src=victim_ip, dst=gateway) / UDP(sport=sport, dport=7) / b"spoofed",
+            Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=mac, psrc=victim_ip, pdst=victim_ip),
+            Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=mac, psrc=gateway, pdst=gateway),
+            Ether(src=victim_mac, dst=gw_mac) / IP(src=victim_ip, dst=gateway) / TCP(sport=sport, dport=8080, flags="S"),
+            Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=me, dst="255.255.255.255") / UDP(sport=67, dport=68)
+            / BOOTP(op=2, yiaddr=victim_ip, xid=0x12345678 + i) / DHCP(options=[("message-type", "offer"), "end"]),
+        ]
+    sendp(frames, iface=iface)
+    print(f"sent {len(frames)}")
+
+
 def main(argv):
     if len(argv) == 5 and argv[1] == "record":
         record(argv[2], int(argv[3]), argv[4])
@@ -150,6 +177,8 @@ def main(argv):
         garbage(argv[2], argv[3], int(argv[4]))
     elif len(argv) == 5 and argv[1] == "udp-spray":
         udp_spray(argv[2], int(argv[3]), int(argv[4]))
+    elif len(argv) == 7 and argv[1] == "spoof":
+        spoof(argv[2], argv[3], argv[4], argv[5], int(argv[6]))
     elif len(argv) >= 5 and argv[1] == "probe":
         probe(argv[2], argv[3], argv[4:])
     else:

@@ -27,10 +27,13 @@
   e2e_servers.py same-port ADDR PORT SPORT N   N connections one after another, each from source port SPORT (once
                                                the last one's socket is gone), each read to EOF within 3 s;
                                                exit 1 naming the first that failed
+  e2e_servers.py http-sha ADDR PORT DIR        HTTP/1.0: GET serves the files in DIR, POST answers the body's
+                                               "SHA256HEX LENGTH\n" (Content-Length bodies); one request a connection
 
 Every server runs until killed; every loop is bounded by the caller's timeouts.
 """
 import hashlib
+import http.server
 import selectors
 import socket
 import struct
@@ -298,6 +301,36 @@ def same_port(addr, port, source_port, count):
     return 0
 
 
+def http_sha(addr, port, directory):
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=directory, **kwargs)
+
+        def do_POST(self):
+            self.connection.settimeout(60)
+            digest, left = hashlib.sha256(), int(self.headers.get("Content-Length", "0"))
+            total = left
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                left -= len(chunk)
+            body = f"{digest.hexdigest()} {total - left}\n".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # one line per request would fill the log of a long run
+            pass
+
+    class Server(http.server.ThreadingHTTPServer):
+        request_queue_size = 256  # bursts of concurrent clients (the soak's fan-out) are not refused
+
+    Server((addr, port), Handler).serve_forever()
+
+
 def main(argv):
     mode = argv[1]
     if mode == "udp-echo":
@@ -326,6 +359,8 @@ def main(argv):
         greet_and_close(argv[2], int(argv[3]))
     elif mode == "same-port":
         return same_port(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    elif mode == "http-sha":
+        http_sha(argv[2], int(argv[3]), argv[4])
     elif mode == "connect-many":
         connect_many(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
     else:
