@@ -46,6 +46,8 @@ json stats(Runtime& rt) {
         {"icmp", flows.count(IpProtocol::icmp)},
         {"total", flows.size()},
         {"tcp_closing", flows.lingering().size()},
+        {"bytes_held_for_guests", rt.forwarder().context().held_for_guests.used()},
+        {"bytes_queued_for_hosts", rt.forwarder().context().guest_to_host_budget.used()},
         {"limit", rt.config().max_flows}}},
       {"forward", counter_object(forward::kForwardEventNames, rt.forward_counters().events)},
       {"dhcp",
