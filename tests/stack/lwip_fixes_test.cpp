@@ -1,5 +1,5 @@
 // Stack tests for the lwIP fixes released after 2.1.3 that vznet carries as patches (third_party/lwip/patches,
-// 0010 and up; third_party/README.md lists every upstream fix and why it is or is not carried). Each test sends
+// 0010 and up, and 0006, ours; third_party/README.md lists every upstream fix and why it is or is not carried). Each test sends
 // the crafted guest input its fix is about and fails when that patch is left out.
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 namespace vznet::test {
 namespace {
 
-constexpr std::uint8_t kSyn = 0x02, kPsh = 0x08, kAck = 0x10;
+constexpr std::uint8_t kFin = 0x01, kSyn = 0x02, kPsh = 0x08, kAck = 0x10;
 
 /// The TCP fields of a segment the stack sent.
 struct SeenSegment {
@@ -98,6 +98,20 @@ TEST_F(LwipFixesTest, OutOfOrderSynAckInSynRcvdDoesNotAbort) {
     offset += n;
   }
   EXPECT_TRUE(still_serving(44003));
+}
+
+// Patch 0006 (ours; lwIP master still has the hole): a segment of one sequence number (a bare FIN, or one byte)
+// that starts exactly 2^31 before what lwIP expects passed tcp_receive()'s "starts before rcv_nxt and ends
+// after it" test, and the trim asserted ("insane offset!"): one segment aborted vznet. Found by stack_fuzz.
+TEST_F(LwipFixesTest, SegmentHalfTheSequenceSpaceAwayDoesNotAbort) {
+  constexpr std::uint16_t kPort = 44020;
+  constexpr std::uint32_t kIsn = 7000;
+  constexpr std::uint32_t kHalf = 0x80000000U;
+  const auto ours = connect_guest(kPort, port_, kIsn);
+  ASSERT_TRUE(ours);
+  send(kPort, kIsn + 1 + kHalf, *ours, kAck | kFin);
+  send(kPort, kIsn + 1 + kHalf, *ours, kAck | kPsh, Bytes{'x'});
+  EXPECT_TRUE(still_serving(44021));
 }
 
 // Patch 0013 (upstream b1d3dcb8): the guest lost our segment and says so with duplicate ACKs, while sending
