@@ -114,6 +114,10 @@
 #define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
   vznet_hook_tcp_isn((local_ip), (local_port), (remote_ip), (remote_port))
 
+/* IPv4 identification per destination (patch 0007): one global counter, as in 2.1.3, let a guest count the
+ * packets every other guest received. */
+#define LWIP_HOOK_IP4_ID(dest) vznet_hook_ip4_id(dest)
+
 /* ---- Debugging: off; vznet logs through spdlog ---- */
 #define LWIP_DEBUG 0
 

@@ -217,6 +217,30 @@ TEST_F(StackTest, OnePublishedPortsClientsCannotTakeTheOtherPublishedPortsShare)
   EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::inbound_udp_opened), 5u);
 }
 
+// Issue 12: lwIP numbered every packet it sent from one counter, so the IPv4 identification of the packets one
+// guest received told it how many packets every other guest got in between. Each destination has its own now.
+TEST_F(StackTest, AGuestCannotCountThePacketsAnotherGuestReceives) {
+  resolve_gateway();
+  const Ipv4Address other_guest{192, 168, 64, 3};
+  stack_->guest_frame(2, arp_request(other_guest, kGateway));  // lwIP learns the other guest's MAC too
+  ASSERT_TRUE(await_frame([](const SeenFrame& f) { return f.ethertype() == 0x0806; }));
+  const std::uint16_t closed = closed_loopback_port(io_);
+  const auto reset_id = [&](virtio::PortId port, Ipv4Address guest, std::uint16_t source_port) -> std::optional<int> {
+    stack_->guest_frame(port, tcp_syn(gateway_mac_, {guest, source_port}, {kGateway, closed}, 1));
+    auto rst = await_frame([&](const SeenFrame& f) {
+      return f.ethertype() == 0x0800 && f.protocol() == 6 && f.ip_dst() == guest && get16(f.l4(), 2) == source_port;
+    });
+    if (!rst) return std::nullopt;
+    return get16(rst->ip(), 4);
+  };
+  const auto first = reset_id(1, kGuest, 30000);
+  ASSERT_TRUE(first);
+  for (std::uint16_t i = 0; i < 20; ++i) ASSERT_TRUE(reset_id(2, other_guest, static_cast<std::uint16_t>(31000 + i)));
+  const auto second = reset_id(1, kGuest, 30001);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*second, (*first + 1) & 0xFFFF) << "the guest saw the other guest's 20 resets in its IP IDs";
+}
+
 TEST_F(StackTest, IdleUdpFlowsAreReaped) {
   forward::ForwardConfig config;
   config.udp_idle_timeout = std::chrono::seconds(1);
