@@ -37,6 +37,7 @@ enum class ForwardEvent : std::uint8_t {
   tcp_drain_timeout,   ///< both sides closed, the guest acknowledged none of the rest for tcp_drain_timeout: reset
   tcp_linger_evicted,  ///< a closed connection the guest had not finished closing was aborted to make room
   tcp_linger_timeout,  ///< a closed connection the guest had not finished closing within tcp_drain_timeout: reset
+  tcp_linger_reused,   ///< a guest SYN reused the 4-tuple of a closed connection lwIP still held: ended, the SYN is new
   count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(ForwardEvent::count_)> kForwardEventNames{
@@ -45,7 +46,8 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(ForwardEv
     "icmp_echo_sent", "icmp_unavailable", "flow_limit", "inbound_tcp_opened", "inbound_tcp_refused",
     "inbound_tcp_unreachable", "inbound_udp_opened", "inbound_no_guest", "egress_denied_tcp", "egress_denied_udp",
     "egress_denied_icmp", "unroutable_destination", "dial_evicted",
-    "guest_data_refused", "tcp_drain_timeout", "tcp_linger_evicted", "tcp_linger_timeout"};
+    "guest_data_refused", "tcp_drain_timeout", "tcp_linger_evicted", "tcp_linger_timeout",
+    "tcp_linger_reused"};
 
 struct ForwardCounters {
   std::array<std::uint64_t, static_cast<std::size_t>(ForwardEvent::count_)> events{};

@@ -73,6 +73,11 @@ Forwarder::SynVerdict Forwarder::tcp_syn(const FlowKey& key, pbuf* packet) {
     auto* flow = static_cast<TcpFlow*>(existing);
     return flow->state() == TcpFlow::State::dialing ? SynVerdict::consumed : SynVerdict::pass_to_stack;
   }
+  // A guest reusing the 4-tuple of a connection lwIP still holds after vznet closed it (TIME_WAIT above all:
+  // a guest whose peer closed first keeps none and reuses the port at once) has forgotten it: lwIP would
+  // answer the new SYN with an ACK of the old connection and the connect would hang. RFC 6191 lets a host
+  // accept such a SYN; the host socket keeps the real TIME_WAIT towards the server.
+  if (table_.lingering().abort(key)) ctx_.counters.add(ForwardEvent::tcp_linger_reused);
   const auto target = admit_new_flow(key) ? approve_dial(key, ForwardEvent::egress_denied_tcp) : std::nullopt;
   if (!target) {
     ctx_.stack.send_tcp_reset(key, TcpFlow::sequence_of(packet) + 1);

@@ -18,16 +18,17 @@ std::uint8_t ext_arg_slot() {
 
 void LingeringTcp::abort_all() {
   for (auto& [port, list] : by_port_) {
-    while (!list.empty()) abort_front(list);
+    while (!list.empty()) abort_entry(list, list.begin());
   }
 }
 
-void LingeringTcp::adopt(tcp_pcb* pcb, virtio::PortId port) {
+void LingeringTcp::adopt(tcp_pcb* pcb, virtio::PortId port, const FlowKey& key) {
   static constexpr tcp_ext_arg_callbacks kCallbacks{&LingeringTcp::on_pcb_freed, nullptr};
   List& list = by_port_[port];
-  Entry& entry = list.emplace_back(Entry{pcb, Clock::now(), port, this, {}});
+  Entry& entry = list.emplace_back(Entry{pcb, key, Clock::now(), port, this, {}});
   entry.self = std::prev(list.end());
   ++size_;
+  by_key_[key] = &entry;  // a 4-tuple closed twice (the first one aborted early) keeps the newest
   tcp_ext_arg_set(pcb, ext_arg_slot(), &entry);
   tcp_ext_arg_set_callbacks(pcb, ext_arg_slot(), &kCallbacks);
 }
@@ -43,17 +44,27 @@ void LingeringTcp::on_pcb_freed(unsigned char /*id*/, void* data) {
 
 void LingeringTcp::forget(Entry& entry) {
   --size_;
+  if (auto it = by_key_.find(entry.key); it != by_key_.end() && it->second == &entry) by_key_.erase(it);
   by_port_[entry.port].erase(entry.self);  // last: `entry` is gone after this
 }
 
-void LingeringTcp::abort_front(List& list) {
-  tcp_pcb* pcb = list.front().pcb;
+void LingeringTcp::abort_entry(List& list, List::iterator entry) {
+  tcp_pcb* pcb = entry->pcb;
   // Detached first (lwIP keeps the callbacks, but without an entry they do nothing), so tcp_abort() does not
   // call back into a list being walked.
   tcp_ext_arg_set(pcb, ext_arg_slot(), nullptr);
+  if (auto it = by_key_.find(entry->key); it != by_key_.end() && it->second == &*entry) by_key_.erase(it);
   --size_;
-  list.pop_front();
+  list.erase(entry);
   tcp_abort(pcb);
+}
+
+bool LingeringTcp::abort(const FlowKey& key) {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return false;
+  Entry& entry = *it->second;
+  abort_entry(by_port_[entry.port], entry.self);
+  return true;
 }
 
 bool LingeringTcp::abort_oldest(std::optional<virtio::PortId> port) {
@@ -67,7 +78,7 @@ bool LingeringTcp::abort_oldest(std::optional<virtio::PortId> port) {
     }
   }
   if (oldest == nullptr) return false;
-  abort_front(*oldest);
+  abort_entry(*oldest, oldest->begin());
   return true;
 }
 
@@ -75,7 +86,7 @@ std::size_t LingeringTcp::abort_closed_before(Clock::time_point cutoff) {
   std::size_t aborted = 0;
   for (auto& [port, list] : by_port_) {
     while (!list.empty() && list.front().closed < cutoff) {
-      abort_front(list);
+      abort_entry(list, list.begin());
       ++aborted;
     }
   }
@@ -86,7 +97,7 @@ std::size_t LingeringTcp::abort_port(virtio::PortId port) {
   auto it = by_port_.find(port);
   if (it == by_port_.end()) return 0;
   const std::size_t aborted = it->second.size();
-  while (!it->second.empty()) abort_front(it->second);
+  while (!it->second.empty()) abort_entry(it->second, it->second.begin());
   by_port_.erase(it);
   return aborted;
 }

@@ -12,6 +12,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "stack/flow_key.h"
 #include "virtio/guest_port.h"
 
 struct tcp_pcb;
@@ -28,9 +29,9 @@ class LingeringTcp {
   LingeringTcp(const LingeringTcp&) = delete;
   LingeringTcp& operator=(const LingeringTcp&) = delete;
 
-  /// Takes charge of `pcb`, which a flow of guest `port` is about to tcp_close(): call it before tcp_close(),
-  /// which may free the pcb at once (then it is forgotten at once).
-  void adopt(tcp_pcb* pcb, virtio::PortId port);
+  /// Takes charge of `pcb`, which the flow `key` of guest `port` is about to tcp_close(): call it before
+  /// tcp_close(), which may free the pcb at once (then it is forgotten at once).
+  void adopt(tcp_pcb* pcb, virtio::PortId port, const FlowKey& key);
 
   std::size_t size() const { return size_; }
   std::size_t count(virtio::PortId port) const;
@@ -42,12 +43,15 @@ class LingeringTcp {
   std::size_t abort_port(virtio::PortId port);
   /// Aborts every one (shutdown).
   void abort_all();
+  /// Aborts the one of flow `key`, if any (TIME_WAIT: freed silently); returns whether there was one.
+  bool abort(const FlowKey& key);
 
  private:
   struct Entry;
   using List = std::list<Entry>;  // oldest first; stable addresses, so lwIP can hold a pointer to an entry
   struct Entry {
     tcp_pcb* pcb;
+    FlowKey key;
     Clock::time_point closed;
     virtio::PortId port;
     LingeringTcp* owner;
@@ -56,10 +60,11 @@ class LingeringTcp {
 
   static void on_pcb_freed(unsigned char id, void* data);
   void forget(Entry& entry);
-  /// Forgets the front entry of `list` and aborts its pcb (RST to the guest unless in TIME_WAIT).
-  void abort_front(List& list);
+  /// Forgets `entry` (in `list`) and aborts its pcb (RST to the guest unless in TIME_WAIT).
+  void abort_entry(List& list, List::iterator entry);
 
   std::unordered_map<virtio::PortId, List> by_port_;
+  std::unordered_map<FlowKey, Entry*, FlowKeyHash> by_key_;
   std::size_t size_ = 0;
 };
 

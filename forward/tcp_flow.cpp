@@ -404,7 +404,7 @@ void TcpFlow::maybe_finish() {
   draining_ = false;
   tcp_pcb* pcb = pcb_;
   detach_pcb();
-  table().lingering().adopt(pcb, port());  // before tcp_close(), which may free it at once
+  table().lingering().adopt(pcb, port(), key());  // before tcp_close(), which may free it at once
   if (tcp_close(pcb) != ERR_OK) {
     tcp_abort(pcb);
     pcb_aborted_ = true;

@@ -14,10 +14,8 @@
 //      succeeds, forward/ calls Stack::reinject(), which feeds the kept SYN to ip4_input() past this hook;
 //      when it fails, the guest gets an RST (refused) or ICMP host unreachable (unreachable, timed out).
 //      This is rule 6 of STYLE.md: TCP connects before it accepts.
-//    - a SYN for the 4-tuple of a connection lwIP holds in TIME_WAIT ends that TIME_WAIT first (end_time_wait):
-//      a guest whose peer closed first keeps no TIME_WAIT of its own and reuses the port at once, and lwIP
-//      would answer the new SYN with an ACK of the old connection, so the connect hung (RFC 6191 lets a
-//      host accept such a SYN; the host socket keeps the real TIME_WAIT towards the server).
+//      A SYN for the 4-tuple of a connection lwIP still holds after vznet closed it (TIME_WAIT above all) ends
+//      that connection first (Forwarder::tcp_syn, forward/lingering_tcp.h).
 //    - an ICMP echo request to anything but the gateway goes to forward/, which pings the real host through
 //      an ICMP datagram socket and answers only if that host answers. lwIP would otherwise reply to any
 //      address itself (patch 0001 made them all "ours"), which would fake reachability.
@@ -36,7 +34,6 @@
 
 #include "lwip/ip.h"
 #include "lwip/ip4.h"
-#include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/icmp.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/prot/tcp.h"
@@ -140,7 +137,6 @@ int Stack::on_ip4_input(pbuf* p) {
       return consume();
     }
     FlowKey key{IpProtocol::tcp, {source, read_be16(tcp)}, {destination, read_be16(tcp + 2)}};
-    end_time_wait(key);
     if (traffic_->tcp_syn(key, p) == GuestTraffic::SynVerdict::pass_to_stack) return 0;
     schedule_timers();
     return consume();
@@ -172,19 +168,6 @@ int Stack::on_ip4_input(pbuf* p) {
     return consume();
   }
   return 0;
-}
-
-void Stack::end_time_wait(const FlowKey& key) {
-  const ip_addr_t guest = to_lwip_ip(key.guest.address);
-  const ip_addr_t destination = to_lwip_ip(key.destination.address);
-  for (tcp_pcb* pcb = tcp_tw_pcbs; pcb != nullptr; pcb = pcb->next) {
-    if (pcb->remote_port == key.guest.port && pcb->local_port == key.destination.port &&
-        ip_addr_cmp(&pcb->remote_ip, &guest) && ip_addr_cmp(&pcb->local_ip, &destination)) {
-      tcp_abort(pcb);  // a TIME_WAIT pcb is just freed: no RST, no callback
-      counters_.drop(StackDrop::time_wait_reused);
-      return;
-    }
-  }
 }
 
 err_t Stack::on_tcp_accept(tcp_pcb* pcb, err_t err) {

@@ -82,7 +82,6 @@ class Stack final : public virtio::GuestNetwork {
   udp_pcb* catch_all_udp() const { return udp_catch_all_; }
   err_t on_tcp_accept(tcp_pcb* pcb, err_t err);
   /// Frees the TIME_WAIT pcb of `key`'s 4-tuple, if lwIP holds one, so a new SYN opens a new connection.
-  void end_time_wait(const FlowKey& key);
   void on_udp(pbuf* p, const ip_addr_t* src, std::uint16_t src_port);
 
   /// The guest-facing netif, for in-stack services that send with udp_sendto_if_src() (the DHCP server).

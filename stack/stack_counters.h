@@ -16,12 +16,10 @@ enum class StackDrop : std::uint8_t {
   broadcast_flow,    ///< UDP/TCP to a broadcast or multicast address (not relayed)
   no_handler,        ///< traffic arrived before the flows were wired
   unspecified_source,  ///< TCP/UDP/ICMP from 0.0.0.0 (lwIP admits it for DHCP only; no flow may carry it)
-  time_wait_reused,  ///< a guest SYN reused the 4-tuple of a pcb in TIME_WAIT: the pcb was dropped, the SYN is new
   count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(StackDrop::count_)> kStackDropNames{
-    "no_memory", "malformed_ip", "tcp_fragment", "broadcast_flow", "no_handler", "unspecified_source",
-    "time_wait_reused"};
+    "no_memory", "malformed_ip", "tcp_fragment", "broadcast_flow", "no_handler", "unspecified_source"};
 
 struct StackCounters {
   std::array<std::uint64_t, static_cast<std::size_t>(StackDrop::count_)> drops{};

@@ -127,7 +127,7 @@ TEST_F(TcpAttackTest, SynReusingATimeWaitFourTupleOpensANewConnection) {
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->l4()[13] & 0x12, 0x12) << "SYN-ACK expected, got flags " << int(reply->l4()[13]);
   EXPECT_EQ(get32(reply->l4(), 8), kIsn + 100001);
-  EXPECT_EQ(stack_counters_.dropped(stack::StackDrop::time_wait_reused), 1u);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_reused), 1u);
 }
 
 /// A loopback port whose connects hang (a "blackholed" destination without leaving the machine): a listener
@@ -331,6 +331,26 @@ TEST_F(LingeringTest, AConnectionTheGuestNeverFinishesClosingIsResetAfterTheDrai
   EXPECT_TRUE(run_until([&] { return forwarder_->flows().lingering().size() == 0; }, std::chrono::seconds(4)));
   EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_timeout), 1u);
   EXPECT_TRUE(guest_was_reset(47100));
+}
+
+// Not only TIME_WAIT: a guest that reuses the 4-tuple of any connection it never finished closing has forgotten
+// it, and gets a new connection.
+TEST_F(LingeringTest, ReusingTheFourTupleOfAClosingConnectionOpensANewOne) {
+  resolve_gateway();
+  ASSERT_TRUE(leave_closing(47400));
+  ASSERT_EQ(forwarder_->flows().lingering().size(), 1u);
+  asio::ip::tcp::socket accepted(io_);
+  server_.async_accept(accepted, [](std::error_code) {});
+  sent_.clear();
+  inject(tcp_syn(gateway_mac_, {kGuest, 47400}, {kGateway, port_}, kIsn + 100000));
+  // The old connection is reset (the guest, in SYN_SENT, ignores a reset that does not acknowledge its SYN)...
+  EXPECT_TRUE(guest_was_reset(47400));
+  // ...and the new one answered.
+  auto synack = await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 47400) && (f.l4()[13] & 0x12) == 0x12; });
+  ASSERT_TRUE(synack);
+  EXPECT_EQ(get32(synack->l4(), 8), kIsn + 100001);
+  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_reused), 1u);
+  EXPECT_EQ(forwarder_->flows().lingering().size(), 0u);
 }
 
 TEST_F(LingeringTest, DetachingTheGuestAbortsItsClosingConnections) {
