@@ -1,21 +1,27 @@
 // Fuzz target: the whole guest-facing stack. Guest Ethernet frames go into a real Stack (lwIP's ARP, IPv4
 // reassembly, ICMP, UDP and TCP input, the catch-all) with the gateway's DHCP server, the DNS server (UDP and TCP)
-// behind a fake upstream, the Forwarder and, for some frames, the guard in front. No traffic leaves the machine:
-// the egress policy denies every host destination (so the Forwarder answers with RSTs and ICMP errors and never
-// opens a host socket) and the DNS upstream is a fake whose answers come from the input.
+// behind a fake upstream, the Forwarder and its flows, and, for some frames, the guard in front. The flows' host
+// sockets meet the peers of fuzz_host.h: TCP and UDP flows to the gateway's ports 80-82 reach real loopback
+// sockets the input drives (accept, send, read, half-close, reset), and echo to 192.0.2.1 a fake echo socket whose
+// replies the input writes. Every other destination is denied by the egress policy (RST, ICMP prohibited), and
+// the DNS upstream is a fake whose answers come from the input. No traffic leaves the machine (fuzz_host.h says
+// how; on Linux as root the process has a network namespace of its own).
 //
 // Input: records of [control][length: 2 bytes, big-endian][bytes]. control & 7 is the operation:
-//   0-2  the bytes are a guest frame into the stack (port 1 or 2 by control bit 3)
-//   3    the same, but a TCP segment's acknowledgment number is first set to what the stack sent last (its
+//   0-1  the bytes are a guest frame into the stack (port 1 or 2 by control bit 3)
+//   2    the host side acts (fuzz_host.h lists its operations); its operation 7 moves the flows' clock on by
+//        (bytes[0] >> 3) + 1 times 5 s and runs their timeouts (connect, handshake, idle, drain)
+//   3    a guest frame whose TCP acknowledgment number is first set to what the stack sent last (its
 //        sequence number plus length): lwIP's initial sequence numbers are not the input's to choose, so this is
-//        how an input completes a handshake and talks to the DNS server over TCP
-//   4    the same, through the guard first (dropped unless admitted)
+//        how an input completes a handshake and talks to the DNS server and the flows over TCP
+//   4    a guest frame through the guard first (dropped unless admitted)
 //   5    time passes: lwIP's TCP, ARP and reassembly timers fire (length % 16 + 1 times), the DHCP clock moves
 //   6    the fake upstream answers its oldest DNS query with the bytes (verdict from control bits 3-4)
 //   7    the guest port detaches (its flows close, ARP is forgotten, the guard forgets it)
-// After each record the loop runs its ready handlers (poll, never blocking). Everything is built afresh for each
-// input and torn down after it, so an input replays the same way. Every frame to the guest must be an Ethernet
-// frame of at most MTU + 14 bytes.
+// After each record the loop runs its ready handlers (poll, never blocking: a loopback connect, send or close has
+// happened by the time the call returns, so an input replays the same way). Everything is built afresh for each
+// input and torn down after it. Every frame to the guest must be an Ethernet frame of at most MTU + 14 bytes, and
+// an input must give back every descriptor its flows opened.
 //
 // Open bugs: a crash found here whose fix belongs elsewhere (lwIP, stack/) keeps its reproducer in
 // regressions/stack_fuzz/ and, until the fix lands, an entry in open_bug() so that fuzzing can go past it. The
@@ -40,7 +46,19 @@
 #include "stack/dhcp_server.h"
 #include "stack/guest_guard.h"
 #include "stack/stack.h"
+#include "tests/fuzz/fuzz_host.h"
 #include "tests/fuzz/fuzz_support.h"
+
+// Link seam: stack_fuzz's echo flows never open a real ICMP socket. This definition replaces the one in
+// forward/icmp_socket.cpp (the linker takes the library's object file only for symbols still missing), and hands
+// out fuzz_host.h's fake echo sockets.
+namespace vznet::forward {
+IcmpSocketOpen open_icmp_echo_socket(Ipv4Address destination) {
+  fuzz::FuzzHost* host = fuzz::FuzzHost::instance();
+  fuzz::check(host != nullptr, "an echo socket opened outside an input");
+  return host->open_echo_socket(destination);
+}
+}  // namespace vznet::forward
 
 namespace {
 
@@ -87,9 +105,10 @@ bool open_bug(std::span<const std::uint8_t> f) {
   return false;
 }
 
-/// One vznet, as app/runtime wires it, minus the host: built for one input.
+/// One vznet, as app/runtime wires it, with fuzz_host.h as the host: built for one input.
 struct World {
   asio::io_context& io;
+  fuzz::FuzzHost& host;
   stack::StackCounters stack_counters;
   forward::ForwardCounters forward_counters;
   stack::DhcpCounters dhcp_counters;
@@ -101,14 +120,20 @@ struct World {
   FakeUpstream* upstream = nullptr;
   std::unique_ptr<dns::DnsServer> dns;
   std::uint32_t next_from_stack = 0;  ///< the sequence number after the last TCP segment sent to the guest
+  std::chrono::seconds flow_clock{0};  ///< how far the flows' clock is ahead of the real one
 
-  explicit World(asio::io_context& context) : io(context) {
+  World(asio::io_context& context, fuzz::FuzzHost& h) : io(context), host(h) {
     stack::StackConfig config;
     config.mtu = kMtu;
     stack = std::make_unique<stack::Stack>(io, config, [this](virtio::Frame f) { to_guest(f); }, stack_counters);
     forward::ForwardConfig fconfig;
-    fconfig.egress.set_default(forward::EgressAction::deny);  // nothing is ever dialed on the host
-    fconfig.egress.set_block_host(true);
+    fconfig.host_loopback = fuzz::kHostLoopback;
+    host.allow_in(fconfig.egress);  // only fuzz_host.h's peers; every other destination is denied
+    // Limits small enough for an input to reach: the flow table full, a guest's share, dials evicted.
+    fconfig.max_flows = 24;
+    fconfig.max_flows_per_guest = 16;
+    fconfig.max_pending_dials = 2;
+    fconfig.tcp_idle_timeout = std::chrono::seconds(600);
     forwarder = std::make_unique<forward::Forwarder>(io, *stack, fconfig, forward_counters);
     stack::DhcpConfig dconfig;
     dconfig.range = stack::DhcpRange{Ipv4Address{192, 168, 64, 2}, Ipv4Address{192, 168, 64, 5}};
@@ -125,8 +150,8 @@ struct World {
     dhcp.reset();
     forwarder.reset();
     stack.reset();
-    io.restart();
-    io.poll();  // cancelled timers' handlers
+    // Handlers still queued (cancelled timers, reaping) are never run: the io_context goes with the World, as
+    // when app/runtime ends. Running them would touch what they belong to after it is gone.
   }
 
   void to_guest(virtio::Frame f) {
@@ -182,6 +207,17 @@ struct World {
     done(kVerdicts[verdict & 3], bytes);
   }
 
+  /// The host acts; its operation 7 is the flows' clock, which the Forwarder's flows answer to.
+  void host_acts(std::span<const std::uint8_t> bytes) {
+    if (bytes.empty() || (bytes[0] & 7) != 7) return host.act(bytes);
+    flow_clock += std::chrono::seconds(5) * ((bytes[0] >> 3) + 1);
+    std::vector<forward::FlowId> ids;
+    forwarder->flows().for_each([&ids](const forward::Flow& f) { ids.push_back(f.id()); });
+    for (forward::FlowId id : ids) {
+      if (auto* flow = forwarder->flows().live<forward::Flow>(id)) flow->tick(forward::Clock::now() + flow_clock);
+    }
+  }
+
   void detach(virtio::PortId port) {
     stack->guest_detached(port);
     guard.port_detached(port);
@@ -199,9 +235,11 @@ void flush_reassembly() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const bool quiet = vznet::fuzz::quiet_logs();
   (void)quiet;
-  static asio::io_context io;
+  static fuzz::FuzzHost host;
+  const std::size_t descriptors = fuzz::FuzzHost::open_descriptors();
   {
-    World world(io);
+    asio::io_context io;  // one per input, destroyed after the World (see ~World)
+    World world(io, host);
     std::size_t at = 0;
     while (size - at >= 3) {
       const std::uint8_t control = data[at];
@@ -210,7 +248,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       at += 3 + length;
       const virtio::PortId port = ((control >> 3) & 1) + 1;
       switch (control & 7) {
-        case 0: case 1: case 2: world.frame(port, bytes, false); break;
+        case 0: case 1: world.frame(port, bytes, false); break;
+        case 2: world.host_acts(bytes); break;
         case 3: world.frame_acking(port, bytes); break;
         case 4: world.frame(port, bytes, true); break;
         case 5: world.tick(length % 16 + 1); break;
@@ -221,6 +260,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       io.poll();
     }
   }
+  host.end_input();
   flush_reassembly();
+  check(fuzz::FuzzHost::open_descriptors() == descriptors, "an input left descriptors open");
   return 0;
 }
