@@ -63,6 +63,7 @@ void check_config(const app::Config& c) {
   check(within<int>(c.mtu, 576, 65520), "--mtu out of range");
   check(within<std::size_t>(c.max_flows, 1, 1000000), "--max-flows out of range");
   check(within<std::size_t>(c.max_flows_per_guest, 1, 1000000), "--max-flows-per-guest out of range");
+  check(within<std::size_t>(c.max_flows_per_published_port, 1, 1000000), "--max-flows-per-published-port out of range");
   check(within<std::size_t>(c.max_pending_connects, 1, 65536), "--max-pending-connects out of range");
   check(within<long long>(c.connect_timeout.count(), 1, 600), "--connect-timeout out of range");
   check(within<long long>(c.tcp_timeout.count(), 1, 30 * 86400), "--tcp-timeout out of range");
