@@ -1,7 +1,8 @@
 // The host side of stack_fuzz: what the flows' host sockets meet. TCP and UDP flows get real peers on a loopback
 // address (a listener the input accepts from, sends on, reads, half-closes and resets; a bound port that refuses;
 // a port whose connects hang); ICMP echo flows get a fake echo socket (one end of a socketpair) whose replies the
-// input writes. The egress policy lets flows out to exactly these and denies every other destination.
+// input writes; and the published ports stack_fuzz opens get loopback clients (inbound flows). The egress policy
+// lets flows out to exactly these and denies every other destination.
 //
 // Network safety, twice over: the policy allows only kHostLoopback's three ports (reached through the gateway
 // address) and echo to kPingTarget, which never reaches a real ICMP socket (stack_fuzz replaces
@@ -11,12 +12,15 @@
 // taken, the policy denies it rather than let the fuzzer talk to someone else's server.
 //
 // Host operations (FuzzHost::act), from the record's first byte: action = byte & 7, index = byte >> 3.
-//   0 accept every connection waiting on the open port
-//   1 send the rest of the record on accepted connection `index`
+//   0 index 0: accept every connection waiting on the open port; otherwise a client connects to the published
+//     TCP port from 127.0.0.1:50000 + index (the guest sees it as the gateway, that port)
+//   1 send the rest of the record on connection `index` (accepted ones and clients, in the order they came)
 //   2 read everything connection `index` has received (the peer keeps reading: backpressure lifts)
 //   3 half-close connection `index` (shutdown(SHUT_WR): the flow sees EOF)
 //   4 close connection `index`: abortively (RST) if the rest is empty or its first byte is odd, else with a FIN
-//   5 read the UDP port's datagrams (learning their senders); send the rest, if any, to sender `index`
+//   5 index < 16: read the UDP port's datagrams (learning their senders); send the rest, if any, to sender
+//     `index`. Otherwise a client on 127.0.0.1:50000 + index reads what it was sent and sends the rest, if
+//     any, to the published UDP port
 //   6 index 30/31: the next echo sockets fail to open (unreachable / ping sockets refused by the host);
 //     otherwise on echo socket `index`: read the requests, then answer the last one with a well-formed reply,
 //     or, if the rest is not empty, send the rest as it is (what a host's recv() might return)
@@ -59,6 +63,8 @@ inline constexpr std::uint16_t kRefusedPort = 81;  ///< TCP: bound, not listenin
 inline constexpr std::uint16_t kSilentPort = 82;   ///< TCP: a full accept queue, connects hang; UDP: unbound
 /// The one echo destination the policy allows: TEST-NET-1, answered only by the fake echo sockets.
 inline constexpr Ipv4Address kPingTarget{192, 0, 2, 1};
+/// Published-port clients bind 127.0.0.1:kClientPorts + index, so the guest sees ports the input can name.
+inline constexpr std::uint16_t kClientPorts = 50000;
 
 class FuzzHost {
  public:
@@ -116,7 +122,7 @@ class FuzzHost {
     const unsigned index = bytes[0] >> 3;
     const std::span<const std::uint8_t> rest = bytes.subspan(1);
     switch (action) {
-      case 0: accept_all(); break;
+      case 0: index == 0 ? accept_all() : connect_client(index); break;
       case 1: if (int fd = conn(index); fd >= 0) (void)::send(fd, rest.data(), rest.size(), MSG_DONTWAIT | kNoSignal); break;
       case 2: if (int fd = conn(index); fd >= 0) drain(fd); break;
       case 3: if (int fd = conn(index); fd >= 0) ::shutdown(fd, SHUT_WR); break;
@@ -139,9 +145,18 @@ class FuzzHost {
       while (::recv(udp_, buffer_.data(), buffer_.size(), MSG_DONTWAIT) >= 0) {}
     }
     peers_.clear();
+    for (int& fd : udp_clients_) close_fd(fd);
+    udp_clients_.clear();
+    published_tcp_ = published_udp_ = 0;
     for (auto& e : echo_) close_fd(e.fd);
     echo_.clear();
     echo_mode_ = EchoMode::open;
+  }
+
+  /// The host ports this input's published ports were bound to (127.0.0.1, any free port).
+  void published(std::uint16_t tcp, std::uint16_t udp) {
+    published_tcp_ = tcp;
+    published_udp_ = udp;
   }
 
   /// The replaced open_icmp_echo_socket: one end of a datagram socketpair, the other kept here.
@@ -194,10 +209,10 @@ class FuzzHost {
   static constexpr int kNoSignal = 0;
 #endif
 
-  static sockaddr_in address(std::uint16_t port) {
+  static sockaddr_in address(std::uint16_t port, Ipv4Address host = kHostLoopback) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(kHostLoopback.value);
+    a.sin_addr.s_addr = htonl(host.value);
     a.sin_port = htons(port);
     return a;
   }
@@ -221,13 +236,13 @@ class FuzzHost {
 #endif
   }
 
-  /// A non-blocking socket bound to kHostLoopback:port, or -1 (taken: the policy will deny the port).
-  static int bound(int type, std::uint16_t port) {
+  /// A non-blocking socket bound to host:port, or -1 (taken: for kHostLoopback, the policy will deny the port).
+  static int bound(int type, std::uint16_t port, Ipv4Address host = kHostLoopback) {
     int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    const sockaddr_in a = address(port);
+    const sockaddr_in a = address(port, host);
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
       ::close(fd);
       return -1;
@@ -257,6 +272,20 @@ class FuzzHost {
     }
   }
 
+  /// A client of the published TCP port; its connect completes in the kernel at once (loopback), and the
+  /// published port accepts it when the loop next runs.
+  void connect_client(unsigned index) {
+    if (published_tcp_ == 0) return;
+    int fd = bound(SOCK_STREAM, static_cast<std::uint16_t>(kClientPorts + index), Ipv4Address{127, 0, 0, 1});
+    if (fd < 0) return;  // this index's port is in use by an earlier client of this input
+    const sockaddr_in to = address(published_tcp_, Ipv4Address{127, 0, 0, 1});
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0 && errno != EINPROGRESS) {
+      close_fd(fd, true);
+      return;
+    }
+    conns_.push_back(fd);
+  }
+
   void drain(int fd) {
     for (int i = 0; i < 64 && ::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT) > 0; ++i) {}
   }
@@ -269,6 +298,7 @@ class FuzzHost {
   }
 
   void udp(unsigned index, std::span<const std::uint8_t> rest) {
+    if (index >= 16) return udp_client(index, rest);
     if (udp_ < 0) return;
     for (;;) {
       sockaddr_in from{};
@@ -284,6 +314,27 @@ class FuzzHost {
     if (rest.empty() || peers_.empty()) return;
     const sockaddr_in& to = peers_[index % peers_.size()];
     (void)::sendto(udp_, rest.data(), rest.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+  }
+
+  /// A client of the published UDP port: reads what the guest answered, then sends the rest.
+  void udp_client(unsigned index, std::span<const std::uint8_t> rest) {
+    if (published_udp_ == 0) return;
+    const auto port = static_cast<std::uint16_t>(kClientPorts + index);
+    int fd = -1;
+    for (int c : udp_clients_) {
+      sockaddr_in local{};
+      socklen_t length = sizeof local;
+      if (::getsockname(c, reinterpret_cast<sockaddr*>(&local), &length) == 0 && ntohs(local.sin_port) == port) fd = c;
+    }
+    if (fd < 0) {
+      fd = bound(SOCK_DGRAM, port, Ipv4Address{127, 0, 0, 1});
+      if (fd < 0) return;
+      udp_clients_.push_back(fd);
+    }
+    while (::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT) >= 0) {}
+    if (rest.empty()) return;
+    const sockaddr_in to = address(published_udp_, Ipv4Address{127, 0, 0, 1});
+    (void)::sendto(fd, rest.data(), rest.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to), sizeof to);
   }
 
   void echo(unsigned index, std::span<const std::uint8_t> rest) {
@@ -307,7 +358,9 @@ class FuzzHost {
   }
 
   int open_ = -1, refused_ = -1, silent_ = -1, filler_ = -1, udp_ = -1;
-  std::vector<int> conns_;            ///< connections accepted from the open port during this input
+  std::vector<int> conns_;            ///< connections accepted from the open port, and published-port clients
+  std::vector<int> udp_clients_;      ///< published-port UDP clients
+  std::uint16_t published_tcp_ = 0, published_udp_ = 0;  ///< this input's published ports (0: none)
   std::vector<sockaddr_in> peers_;    ///< the flows' UDP sockets as the UDP port has seen them
   std::vector<Echo> echo_;            ///< the harness's ends of the fake echo sockets
   EchoMode echo_mode_ = EchoMode::open;

@@ -336,4 +336,15 @@ write("stack_fuzz", "flow-icmp", conv(
     (0, eth(IP(src=GUEST, dst="192.0.2.1") / ICMP(id=0x9a, seq=1))), host(6, 31),
     (0, eth(IP(src=GUEST, dst="192.0.2.1") / ICMP(id=0x9b, seq=1))),
     (0, eth(IP(src=GUEST, dst="192.0.2.1") / ICMP(id=0x9c, seq=1))), host(7, 2)))
+# Inbound: loopback clients of the published ports (TCP and UDP to the guest's port 80), seen as the gateway from
+# port 50000 + index.
+write("stack_fuzz", "flow-inbound-tcp", conv(
+    (0, arp_gw), host(0, 1), (3, seg(80, 50001, "SA", 3000)), host(1, 1, b"hello guest"),
+    (3, seg(80, 50001, "A", 3001)), (3, seg(80, 50001, "PA", 3001, b"hello host")), host(2, 1), host(3, 1),
+    (3, seg(80, 50001, "FA", 3011)), (5, b"\0")))
+write("stack_fuzz", "flow-inbound-refused-and-silent", conv(
+    (0, arp_gw), host(0, 2), (3, seg(80, 50002, "RA", 0)), host(0, 3), host(7, 2), host(0, 4), (7, b"")))
+write("stack_fuzz", "flow-inbound-udp", conv(
+    (0, arp_gw), host(5, 16, b"query"), (0, eth(IP(src=GUEST, dst=GW) / UDP(sport=80, dport=50016) / b"reply")),
+    host(5, 16), host(5, 17, b"other client"), host(7, 12)))
 print("seeds written under", ROOT)

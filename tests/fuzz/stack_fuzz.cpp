@@ -1,9 +1,10 @@
 // Fuzz target: the whole guest-facing stack. Guest Ethernet frames go into a real Stack (lwIP's ARP, IPv4
 // reassembly, ICMP, UDP and TCP input, the catch-all) with the gateway's DHCP server, the DNS server (UDP and TCP)
-// behind a fake upstream, the Forwarder and its flows, and, for some frames, the guard in front. The flows' host
-// sockets meet the peers of fuzz_host.h: TCP and UDP flows to the gateway's ports 80-82 reach real loopback
-// sockets the input drives (accept, send, read, half-close, reset), and echo to 192.0.2.1 a fake echo socket whose
-// replies the input writes. Every other destination is denied by the egress policy (RST, ICMP prohibited), and
+// behind a fake upstream, the Forwarder and its flows, two published ports (TCP and UDP, to the guest's port 80)
+// and, for some frames, the guard in front. The flows' host sockets meet the peers of fuzz_host.h: TCP and UDP
+// flows to the gateway's ports 80-82 reach real loopback sockets the input drives (accept, send, read, half-close,
+// reset), echo to 192.0.2.1 a fake echo socket whose replies the input writes, and loopback clients of the
+// published ports open inbound flows. Every other destination is denied by the egress policy (RST, ICMP prohibited), and
 // the DNS upstream is a fake whose answers come from the input. No traffic leaves the machine (fuzz_host.h says
 // how; on Linux as root the process has a network namespace of its own).
 //
@@ -40,6 +41,7 @@
 
 #include "dns/dns_server.h"
 #include "forward/forwarder.h"
+#include "forward/port_publisher.h"
 #include "lwip/etharp.h"
 #include "lwip/ip4_frag.h"
 #include "lwip/priv/tcp_priv.h"
@@ -116,6 +118,7 @@ struct World {
   stack::GuestGuard guard{stack::GuardConfig{}};
   std::unique_ptr<stack::Stack> stack;
   std::unique_ptr<forward::Forwarder> forwarder;
+  std::unique_ptr<forward::PortPublisher> publisher;
   std::unique_ptr<stack::DhcpServer> dhcp;
   FakeUpstream* upstream = nullptr;
   std::unique_ptr<dns::DnsServer> dns;
@@ -135,6 +138,13 @@ struct World {
     fconfig.max_pending_dials = 2;
     fconfig.tcp_idle_timeout = std::chrono::seconds(600);
     forwarder = std::make_unique<forward::Forwarder>(io, *stack, fconfig, forward_counters);
+    // Published ports as app/runtime opens them, to the guest 192.168.64.2 (the first address DHCP hands out).
+    publisher = std::make_unique<forward::PortPublisher>(forward::PublishEnvironment{
+        forwarder->context(), forwarder->flows(), [] { return std::optional<Ipv4Address>{Ipv4Address{192, 168, 64, 2}}; },
+        [] { return true; }});
+    const auto tcp = publisher->add(forward::parse_publish_spec("127.0.0.1::192.168.64.2:80"));
+    const auto udp = publisher->add(forward::parse_publish_spec("127.0.0.1::192.168.64.2:80/udp"));
+    host.published(tcp.ports.at(0).host_port, udp.ports.at(0).host_port);
     stack::DhcpConfig dconfig;
     dconfig.range = stack::DhcpRange{Ipv4Address{192, 168, 64, 2}, Ipv4Address{192, 168, 64, 5}};
     dconfig.search_domains = {"vz.internal"};
@@ -148,6 +158,7 @@ struct World {
   ~World() {
     dns.reset();
     dhcp.reset();
+    publisher.reset();
     forwarder.reset();
     stack.reset();
     // Handlers still queued (cancelled timers, reaping) are never run: the io_context goes with the World, as
@@ -212,7 +223,10 @@ struct World {
     if (bytes.empty() || (bytes[0] & 7) != 7) return host.act(bytes);
     flow_clock += std::chrono::seconds(5) * ((bytes[0] >> 3) + 1);
     std::vector<forward::FlowId> ids;
-    forwarder->flows().for_each([&ids](const forward::Flow& f) { ids.push_back(f.id()); });
+    forwarder->flows().for_each([&ids](const forward::Flow& f) {
+      ids.push_back(f.id());
+      (void)f.state_name();  // what GET /flows shows
+    });
     for (forward::FlowId id : ids) {
       if (auto* flow = forwarder->flows().live<forward::Flow>(id)) flow->tick(forward::Clock::now() + flow_clock);
     }
