@@ -58,9 +58,10 @@ namespace vznet::fuzz {
 /// What the gateway address reaches on the host in stack_fuzz (ForwardConfig::host_loopback): a loopback
 /// address of its own, so the fixed ports below meet nobody else's sockets even outside a namespace.
 inline constexpr Ipv4Address kHostLoopback{127, 86, 0, 1};
-inline constexpr std::uint16_t kOpenPort = 80;     ///< TCP: a listener the input accepts from; UDP: a bound socket
-inline constexpr std::uint16_t kRefusedPort = 81;  ///< TCP: bound, not listening (connection refused); UDP: unbound
-inline constexpr std::uint16_t kSilentPort = 82;   ///< TCP: a full accept queue, connects hang; UDP: unbound
+/// Ports above 1024, so a fuzzer that is not root may bind them too, and below the ephemeral range.
+inline constexpr std::uint16_t kOpenPort = 29080;     ///< TCP: a listener the input accepts from; UDP: a bound socket
+inline constexpr std::uint16_t kRefusedPort = 29081;  ///< TCP: bound, not listening (connection refused); UDP: unbound
+inline constexpr std::uint16_t kSilentPort = 29082;   ///< TCP: a full accept queue, connects hang; UDP: unbound
 /// The one echo destination the policy allows: TEST-NET-1, answered only by the fake echo sockets.
 inline constexpr Ipv4Address kPingTarget{192, 0, 2, 1};
 /// Published-port clients bind 127.0.0.1:kClientPorts + index, so the guest sees ports the input can name.
@@ -108,11 +109,14 @@ class FuzzHost {
   /// Default deny; allow kHostLoopback's ports that were bound here, and echo to kPingTarget.
   void allow_in(forward::EgressPolicy& policy) const {
     policy.set_default(forward::EgressAction::deny);
-    const std::string host = kHostLoopback.to_string() + ":";
-    if (open_ >= 0) policy.add(forward::parse_egress_rule(forward::EgressAction::allow, host + "80/tcp"));
-    if (udp_ >= 0) policy.add(forward::parse_egress_rule(forward::EgressAction::allow, host + "80/udp"));
-    if (refused_ >= 0) policy.add(forward::parse_egress_rule(forward::EgressAction::allow, host + "81/tcp"));
-    if (silent_ >= 0) policy.add(forward::parse_egress_rule(forward::EgressAction::allow, host + "82/tcp"));
+    const auto allow = [&policy](std::uint16_t port, const char* protocol) {
+      const std::string rule = kHostLoopback.to_string() + ":" + std::to_string(port) + protocol;
+      policy.add(forward::parse_egress_rule(forward::EgressAction::allow, rule));
+    };
+    if (open_ >= 0) allow(kOpenPort, "/tcp");
+    if (udp_ >= 0) allow(kOpenPort, "/udp");
+    if (refused_ >= 0) allow(kRefusedPort, "/tcp");
+    if (silent_ >= 0) allow(kSilentPort, "/tcp");
     policy.add(forward::parse_egress_rule(forward::EgressAction::allow, kPingTarget.to_string() + "/icmp"));
   }
 

@@ -283,8 +283,10 @@ write("stack_fuzz", "guarded", conv((4, arp_probe), (4, discover_frame), (4, req
 write("stack_fuzz", "dns-timeout-flood", conv((0, arp_gw), *[(0, dns_query_frame)] * 10, (6 | 8, b""), (5, b"\0" * 15)))
 
 
-# Flows to fuzz_host.h's peers: the gateway's TCP/UDP port 80 (a loopback listener), 81 (refused), 82 (connects
-# hang), and echo to 192.0.2.1 (a fake echo socket). Host operations are records of control 2 (see fuzz_host.h).
+# Flows to fuzz_host.h's peers: the gateway's TCP/UDP port 29080 (a loopback listener), 29081 (refused), 29082
+# (connects hang), and echo to 192.0.2.1 (a fake echo socket). Host operations are records of control 2 (see
+# fuzz_host.h).
+OPEN, REFUSED, SILENT = 29080, 29081, 29082
 def host(action, index=0, rest=b""):
     return (2, bytes([action | index << 3]) + rest)
 
@@ -293,41 +295,41 @@ def seg(sport, dport, flags, seq, data=b"", window=65535, dst=GW):
     return eth(IP(src=GUEST, dst=dst) / TCP(sport=sport, dport=dport, flags=flags, seq=seq, window=window) / data)
 
 
-def handshake(sport, dport=80, seq=7000):
+def handshake(sport, dport=OPEN, seq=7000):
     return [(0, seg(sport, dport, "S", seq)), (3, seg(sport, dport, "A", seq + 1))]
 
 
 request = b"GET / HTTP/1.0\r\nHost: host.vz.internal\r\n\r\n"
 response = b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 write("stack_fuzz", "flow-tcp-exchange", conv(
-    (0, arp_gw), *handshake(41000), (3, seg(41000, 80, "PA", 7001, request)), host(0), host(2),
-    host(1, 0, response), (3, seg(41000, 80, "A", 7001 + len(request))), host(3),
-    (3, seg(41000, 80, "FA", 7001 + len(request))), (3, seg(41000, 80, "A", 7002 + len(request))), (5, b"\0")))
+    (0, arp_gw), *handshake(41000), (3, seg(41000, OPEN, "PA", 7001, request)), host(0), host(2),
+    host(1, 0, response), (3, seg(41000, OPEN, "A", 7001 + len(request))), host(3),
+    (3, seg(41000, OPEN, "FA", 7001 + len(request))), (3, seg(41000, OPEN, "A", 7002 + len(request))), (5, b"\0")))
 write("stack_fuzz", "flow-tcp-guest-closes-first", conv(
-    (0, arp_gw), *handshake(41001), (3, seg(41001, 80, "PA", 7001, b"x" * 100)), (3, seg(41001, 80, "FA", 7101)),
-    host(0), host(2), host(1, 0, b"bye"), host(3), (3, seg(41001, 80, "A", 7102)), (5, b"\0" * 2)))
+    (0, arp_gw), *handshake(41001), (3, seg(41001, OPEN, "PA", 7001, b"x" * 100)), (3, seg(41001, OPEN, "FA", 7101)),
+    host(0), host(2), host(1, 0, b"bye"), host(3), (3, seg(41001, OPEN, "A", 7102)), (5, b"\0" * 2)))
 write("stack_fuzz", "flow-tcp-resets", conv(
     (0, arp_gw), *handshake(41002), *handshake(41003, seq=9000), host(0), host(4, 0), host(1, 0, b"data"),
-    (3, seg(41003, 80, "R", 9001)), (5, b"")))
+    (3, seg(41003, OPEN, "R", 9001)), (5, b"")))
 write("stack_fuzz", "flow-tcp-refused-denied-silent", conv(
-    (0, arp_gw), (0, seg(41004, 81, "S", 100)), (0, seg(41005, 22, "S", 200)), (0, seg(41006, 80, "S", 300,
+    (0, arp_gw), (0, seg(41004, REFUSED, "S", 100)), (0, seg(41005, 22, "S", 200)), (0, seg(41006, OPEN, "S", 300,
                                                                                        dst="10.1.2.3")),
-    (0, seg(41007, 82, "S", 400)), (0, seg(41008, 82, "S", 500)), (0, seg(41009, 82, "S", 600)),
-    (0, seg(41009, 82, "S", 600)), host(7, 1), host(7, 20), (5, b"\0" * 4)))
+    (0, seg(41007, SILENT, "S", 400)), (0, seg(41008, SILENT, "S", 500)), (0, seg(41009, SILENT, "S", 600)),
+    (0, seg(41009, SILENT, "S", 600)), host(7, 1), host(7, 20), (5, b"\0" * 4)))
 write("stack_fuzz", "flow-tcp-backpressure", conv(
     (0, arp_gw), *handshake(41010), host(0),
-    *[(3, seg(41010, 80, "A", 7001 + i * 1400, bytes([i]) * 1400)) for i in range(12)],
+    *[(3, seg(41010, OPEN, "A", 7001 + i * 1400, bytes([i]) * 1400)) for i in range(12)],
     host(2), (5, b""), host(2),
-    *[host(1, 0, bytes([i]) * 1000) for i in range(8)], (3, seg(41010, 80, "A", 7001 + 12 * 1400, window=0)),
-    host(7, 1), (3, seg(41010, 80, "A", 7001 + 12 * 1400)), host(2)))
+    *[host(1, 0, bytes([i]) * 1000) for i in range(8)], (3, seg(41010, OPEN, "A", 7001 + 12 * 1400, window=0)),
+    host(7, 1), (3, seg(41010, OPEN, "A", 7001 + 12 * 1400)), host(2)))
 write("stack_fuzz", "flow-tcp-draining", conv(
     (0, arp_gw), *handshake(41011), host(0), host(1, 0, b"z" * 3000), host(3),
-    (0, seg(41011, 80, "FA", 7001)), host(7, 3), host(7, 3), (5, b"\0" * 8)))
+    (0, seg(41011, OPEN, "FA", 7001)), host(7, 3), host(7, 3), (5, b"\0" * 8)))
 write("stack_fuzz", "flow-udp", conv(
-    (0, arp_gw), (0, eth(IP(src=GUEST, dst=GW) / UDP(sport=42000, dport=80) / b"question")), host(5, 0, b"answer"),
-    (0, eth(IP(src=GUEST, dst=GW) / UDP(sport=42001, dport=81) / b"nobody")), (5, b""),
-    (0, eth(IP(src=GUEST, dst=GW) / UDP(sport=42001, dport=81) / b"again")),
-    (0, eth(IP(src=GUEST, dst=GW) / UDP(sport=42002, dport=80) / (b"\x5a" * 3000))), host(5, 1, b"\x00" * 2000),
+    (0, arp_gw), (0, eth(IP(src=GUEST, dst=GW) / UDP(sport=42000, dport=OPEN) / b"question")), host(5, 0, b"answer"),
+    (0, eth(IP(src=GUEST, dst=GW) / UDP(sport=42001, dport=REFUSED) / b"nobody")), (5, b""),
+    (0, eth(IP(src=GUEST, dst=GW) / UDP(sport=42001, dport=REFUSED) / b"again")),
+    (0, eth(IP(src=GUEST, dst=GW) / UDP(sport=42002, dport=OPEN) / (b"\x5a" * 3000))), host(5, 1, b"\x00" * 2000),
     host(7, 12), (7, b"")))
 write("stack_fuzz", "flow-icmp", conv(
     (0, arp_gw), (0, eth(IP(src=GUEST, dst="192.0.2.1") / ICMP(id=0x99, seq=1) / (b"\xab" * 56))), host(6),

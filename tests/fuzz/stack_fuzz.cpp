@@ -2,7 +2,7 @@
 // reassembly, ICMP, UDP and TCP input, the catch-all) with the gateway's DHCP server, the DNS server (UDP and TCP)
 // behind a fake upstream, the Forwarder and its flows, two published ports (TCP and UDP, to the guest's port 80)
 // and, for some frames, the guard in front. The flows' host sockets meet the peers of fuzz_host.h: TCP and UDP
-// flows to the gateway's ports 80-82 reach real loopback sockets the input drives (accept, send, read, half-close,
+// flows to the gateway's ports 29080-29082 reach real loopback sockets the input drives (accept, send, read, half-close,
 // reset), echo to 192.0.2.1 a fake echo socket whose replies the input writes, and loopback clients of the
 // published ports open inbound flows. Every other destination is denied by the egress policy (RST, ICMP prohibited), and
 // the DNS upstream is a fake whose answers come from the input. No traffic leaves the machine (fuzz_host.h says
