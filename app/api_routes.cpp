@@ -7,6 +7,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "app/process_resources.h"
 #include "app/runtime.h"
 #include "forward/tcp_flow.h"
 
@@ -31,6 +32,7 @@ double seconds_since(std::chrono::steady_clock::time_point then, std::chrono::st
 json stats(Runtime& rt) {
   const auto& link = rt.link_counters();
   const auto& flows = rt.forwarder().flows();
+  const std::optional<std::size_t> heap = heap_in_use();
   return {
       {"uptime_seconds", seconds_since(rt.started(), std::chrono::steady_clock::now())},
       {"guests", rt.guest_count()},
@@ -54,6 +56,7 @@ json stats(Runtime& rt) {
        {{"events", counter_object(stack::kDhcpEventNames, rt.dhcp_counters().events)},
         {"drops", counter_object(stack::kDhcpDropNames, rt.dhcp_counters().drops)}}},
       {"dns", rt.dns() != nullptr ? counter_object(dns::kDnsEventNames, rt.dns()->counters().events) : json::object()},
+      {"process", {{"heap_in_use_bytes", heap ? json(*heap) : json(nullptr)}}},
   };
 }
 

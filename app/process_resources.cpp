@@ -1,4 +1,4 @@
-// Process limits and allocator settings, applied once from main().
+// Process limits and allocator settings, applied once from main(); the heap in use, read by the control API.
 #include "app/process_resources.h"
 
 #include <sys/resource.h>
@@ -86,6 +86,15 @@ void keep_packet_memory() {
   constexpr int kMmapThreshold = 1024 * 1024;
   mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
   mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+#endif
+}
+
+std::optional<std::size_t> heap_in_use() {
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+  const struct mallinfo2 info = mallinfo2();  // walks the free lists: for an API request, not the data path
+  return info.uordblks + info.hblkhd;
+#else
+  return std::nullopt;
 #endif
 }
 

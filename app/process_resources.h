@@ -1,6 +1,6 @@
 // What vznet asks of its own process before it starts: enough file descriptors for --max-flows, an allocator
 // that keeps the memory a busy link recycles instead of returning it to the kernel every turn, and a private
-// directory for its default sockets.
+// directory for its default sockets. Also how much heap it holds, for the control API.
 #pragma once
 
 #include <sys/resource.h>
@@ -28,5 +28,10 @@ void ensure_private_directory(const std::string& path);
 
 /// glibc only (elsewhere a no-op): see process_resources.cpp.
 void keep_packet_memory();
+
+/// Bytes of heap handed out and not yet freed (glibc: mallinfo2's arena and mmap'ed blocks in use); nothing
+/// where the allocator cannot say. Unlike the RSS it leaves out the freed memory keep_packet_memory() lets
+/// glibc keep, so two quiet moments compare what vznet holds: a leak shows at once (GET /stats, tools/soak).
+std::optional<std::size_t> heap_in_use();
 
 }  // namespace vznet::app

@@ -1,11 +1,14 @@
 // Unit tests for the process set-up vznet does before it starts: the descriptor limit it asks for, and the
-// private directory its default sockets live in (refused when another user could have prepared it).
+// private directory its default sockets live in (refused when another user could have prepared it); and the
+// heap in use the control API reports.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "app/process_resources.h"
@@ -27,6 +30,21 @@ TEST(DescriptorLimit, AnInfiniteHardLimitIsClampedToThePlatformCap) {
 TEST(DescriptorLimit, NeverLowersTheCurrentLimit) {
   EXPECT_EQ(wanted_descriptor_limit(20000, RLIM_INFINITY, rlim_t{10240}), 20000u);
   EXPECT_EQ(wanted_descriptor_limit(RLIM_INFINITY, RLIM_INFINITY, std::nullopt), RLIM_INFINITY);
+}
+
+TEST(HeapInUse, CountsWhatIsHeldAndNotWhatWasFreed) {
+  const std::optional<std::size_t> before = heap_in_use();
+  if (!before) GTEST_SKIP() << "this allocator does not say how much it has handed out";
+  constexpr std::size_t kBlock = 4 << 20;
+  auto block = std::make_unique<char[]>(kBlock);
+  std::memset(block.get(), 1, kBlock);
+  static char* volatile escape;  // the block must really be allocated, not optimized away
+  escape = block.get();
+  ASSERT_NE(escape, nullptr);
+  const std::size_t holding = heap_in_use().value();
+  EXPECT_GE(holding, *before + kBlock);
+  block.reset();
+  EXPECT_LE(heap_in_use().value(), holding - kBlock);
 }
 
 class PrivateDirectory : public ::testing::Test {
