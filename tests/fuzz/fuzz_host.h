@@ -83,7 +83,7 @@ class FuzzHost {
     silent_ = bound(SOCK_STREAM, kSilentPort);
     if (silent_ >= 0 && ::listen(silent_, 0) == 0) {
       // Backlog 0 holds one connection; with this one never accepted, the kernel drops every further SYN.
-      filler_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      filler_ = socket_of(SOCK_STREAM);
       const sockaddr_in to = address(kSilentPort);
       if (::connect(filler_, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) close_fd(silent_);
     } else {
@@ -240,9 +240,16 @@ class FuzzHost {
 #endif
   }
 
+  /// An IPv4 socket closed on exec (SOCK_CLOEXEC is not portable: macOS lacks it).
+  static int socket_of(int type) {
+    const int fd = ::socket(AF_INET, type, 0);
+    if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+  }
+
   /// A non-blocking socket bound to host:port, or -1 (taken: for kHostLoopback, the policy will deny the port).
   static int bound(int type, std::uint16_t port, Ipv4Address host = kHostLoopback) {
-    int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    int fd = socket_of(type);
     if (fd < 0) return -1;
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
