@@ -124,6 +124,12 @@ void PacketPort::flush() {
   queue_.clear();
   queue_bytes_.clear();
   queue_head_ = 0;
+  queue_emptied();
+}
+
+void PacketPort::release_queue_storage() {
+  std::vector<std::uint8_t>().swap(queue_bytes_);
+  std::vector<Queued>().swap(queue_);
 }
 
 // The socket is full: keep the rest and retry when there is room. Writability is trusted only for a socket

@@ -58,6 +58,9 @@ class PacketPort final : public PortBase {
   void flush() override;
   std::size_t discard_queue() override;
   void close_io() override;
+  bool queue_empty() const override { return queue_head_ == queue_.size(); }
+  std::size_t queue_storage() const override { return queue_bytes_.capacity() + queue_.capacity() * sizeof(Queued); }
+  void release_queue_storage() override;
 
   SocketWatcher::Drain drain();
   void wait_for_room(bool writable_helps);

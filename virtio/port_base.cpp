@@ -19,7 +19,7 @@ PortId next_port_id() {
 }  // namespace
 
 PortBase::PortBase(const PortContext& context, PortOwner& owner, std::string_view label, std::string_view detail)
-    : context_(context), owner_(owner), id_(next_port_id()) {
+    : context_(context), owner_(owner), id_(next_port_id()), release_timer_(context.io) {
   name_ = std::string(label) + "#" + std::to_string(id_);
   if (!detail.empty()) name_ += " (" + std::string(detail) + ")";
 }
@@ -51,8 +51,19 @@ void PortBase::shutdown() {
   if (closed_) return;
   closed_ = true;
   guard_.revoke();
+  release_timer_.cancel();
   context_.counters.drops[static_cast<std::size_t>(LinkDrop::send_failed)] += discard_queue();
   close_io();
+}
+
+void PortBase::queue_emptied() {
+  if (release_armed_ || closed_ || queue_storage() <= kPortQueueKeptBytes) return;
+  release_armed_ = true;
+  release_timer_.expires_after(kPortQueueIdleRelease);
+  release_timer_.async_wait(guard_.wrap([this](const std::error_code& ec) {
+    release_armed_ = false;
+    if (!ec && queue_empty()) release_queue_storage();
+  }));
 }
 
 void PortBase::deliver(Frame frame) {

@@ -3,6 +3,7 @@
 // Transports (stream_port, packet_port) supply the queue and the I/O.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 #include <unordered_map>
 
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
 
 #include "virtio/guest_port.h"
 #include "virtio/life_guard.h"
@@ -22,6 +24,15 @@ namespace vznet::virtio {
 /// briefly descheduled, small enough that a guest that stopped reading costs little. Beyond it frames are
 /// dropped whole (queue_full) and the guest's TCP recovers by retransmission.
 inline constexpr std::size_t kMaxPortQueueBytes = 4 * 1024 * 1024;
+
+/// Storage an emptied output queue keeps for good. A backlog toward a guest that stopped reading for a moment
+/// grows the queue's storage up to kMaxPortQueueBytes (and a vector's doubling beyond); kept, every port would
+/// hold its worst moment for as long as it lives (tools/soak saw the heap step up by a MiB and stay). 256 KiB
+/// holds a busy loop turn's frames at MTU 1500.
+inline constexpr std::size_t kPortQueueKeptBytes = 256 * 1024;
+/// How long an emptied queue keeps storage beyond kPortQueueKeptBytes: a link that is busy now and again
+/// reuses it rather than reallocating after every backlog.
+inline constexpr std::chrono::seconds kPortQueueIdleRelease{1};
 
 /// Socket buffer size asked for on every guest socket. vfkit and gvproxy use MiB-sized buffers; macOS needs
 /// them for large datagrams and both platforms for bursts at 10+ Gbit/s.
@@ -74,6 +85,15 @@ class PortBase : public GuestPort {
   virtual std::size_t discard_queue() = 0;
   /// Closes sockets and timers; no callback may run afterwards.
   virtual void close_io() = 0;
+  /// Whether the output queue holds no frame.
+  virtual bool queue_empty() const = 0;
+  /// Bytes of storage the output queue holds, in use or not.
+  virtual std::size_t queue_storage() const = 0;
+  /// Frees the output queue's storage. Called only while the queue is empty.
+  virtual void release_queue_storage() = 0;
+  /// The transport's flush() emptied the queue: storage over kPortQueueKeptBytes is freed if the queue is
+  /// still empty kPortQueueIdleRelease later (otherwise at the end of the backlog then draining).
+  void queue_emptied();
 
   /// A message or decoded frame from the guest: size-checked, counted, reported (not after shutdown).
   void deliver(Frame frame);
@@ -98,6 +118,8 @@ class PortBase : public GuestPort {
   std::string detach_reason_;
   bool closed_ = false;
   bool flush_posted_ = false;
+  bool release_armed_ = false;
+  asio::steady_timer release_timer_;
   LifeGuard guard_;
 };
 

@@ -76,6 +76,7 @@ void StreamPort::flush() {
     out_head_ = 0;
     ends_.clear();
     ends_head_ = 0;
+    queue_emptied();
     return;
   }
   // Short write: the socket buffer is full. Keep the rest (partial frame included) for when it drains.
@@ -97,6 +98,11 @@ void StreamPort::compact_output() {
   for (FrameEnd& e : ends_) e.end -= out_head_;
   out_head_ = 0;
   ends_head_ = 0;
+}
+
+void StreamPort::release_queue_storage() {
+  std::vector<std::uint8_t>().swap(out_);
+  std::vector<FrameEnd>().swap(ends_);
 }
 
 std::size_t StreamPort::discard_queue() {

@@ -34,6 +34,9 @@ class StreamPort final : public PortBase, private StreamDecoder::Sink {
   void flush() override;
   std::size_t discard_queue() override;
   void close_io() override;
+  bool queue_empty() const override { return out_head_ == out_.size(); }
+  std::size_t queue_storage() const override { return out_.capacity() + ends_.capacity() * sizeof(FrameEnd); }
+  void release_queue_storage() override;
 
   SocketWatcher::Drain drain();
   void count_written();
