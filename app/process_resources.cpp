@@ -17,6 +17,19 @@
 #include <malloc.h>
 #endif
 
+// Under AddressSanitizer malloc is ASan's, and glibc's mallinfo2() reports zeros: ask ASan instead.
+#if defined(__SANITIZE_ADDRESS__)
+#define VZNET_ASAN_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VZNET_ASAN_ALLOCATOR 1
+#endif
+#endif
+#if defined(VZNET_ASAN_ALLOCATOR)
+// Declared here because GCC does not install clang's <sanitizer/allocator_interface.h>; libasan exports it.
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
+#endif
+
 #include <spdlog/spdlog.h>
 
 namespace vznet::app {
@@ -90,7 +103,9 @@ void keep_packet_memory() {
 }
 
 std::optional<std::size_t> heap_in_use() {
-#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+#if defined(VZNET_ASAN_ALLOCATOR)
+  return __sanitizer_get_current_allocated_bytes();
+#elif defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
   const struct mallinfo2 info = mallinfo2();  // walks the free lists: for an API request, not the data path
   return info.uordblks + info.hblkhd;
 #else
