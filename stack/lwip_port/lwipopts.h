@@ -118,6 +118,14 @@
  * packets every other guest received. */
 #define LWIP_HOOK_IP4_ID(dest) vznet_hook_ip4_id(dest)
 
+/* ---- Byte order: lwIP's own names only ----
+ * By default lwip/def.h also defines htons/ntohs/htonl/ntohl as macros for lwip_htons etc. In a C++ file that
+ * includes an lwIP header before <netinet/in.h> (through Asio or directly), those macros rename glibc's
+ * declarations of the standard functions, which then clash with lwIP's prototypes (different noexcept): clang
+ * refuses it, gcc lets it pass. lwIP's sources call lwip_htons() etc. themselves, and vznet does too wherever it
+ * handles lwIP's fields (stack/lwip_address.h); the standard names stay the C library's. */
+#define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS 1
+
 /* ---- Debugging: off; vznet logs through spdlog ---- */
 #define LWIP_DEBUG 0
 
