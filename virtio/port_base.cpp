@@ -84,8 +84,8 @@ void PortBase::fail(std::string reason) {
 }
 
 PortBase& PortSet::attach(std::unique_ptr<PortBase> port) {
-  PortBase& ref = *port;
-  ports_.emplace(ref.id(), std::move(port));
+  const PortId id = port->id();
+  PortBase& ref = *ports_.emplace(id, std::move(port)).first->second;
   spdlog::info("guest attached: {}", ref.name());
   events_.port_attached(ref);
   if (!ref.closed()) ref.start();
