@@ -19,17 +19,43 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+/// A mistyped argument exits 2 naming it; it must not become 0 (as with atoi), which would run the benchmark
+/// against port 0 or with no threads and still report a rate.
+[[noreturn]] void bad_argument(const char* what, const char* text) {
+  std::fprintf(stderr, "bad %s: %s\n", what, text);
+  std::exit(2);
+}
+
+int whole_number(const char* what, const char* text) {
+  const std::string_view view(text);
+  int value = 0;
+  const auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), value);
+  if (view.empty() || error != std::errc{} || end != view.data() + view.size()) bad_argument(what, text);
+  return value;
+}
+
+// strtod, not from_chars: libc++ (macOS) has no floating-point from_chars.
+double seconds_argument(const char* text) {
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(text, &end);
+  if (end == text || *end != '\0' || errno != 0) bad_argument("SECONDS", text);
+  return value;
+}
 
 void raise_fd_limit() {
   rlimit limit{};
@@ -92,6 +118,7 @@ int rate(const char* host, int port, double seconds, int threads) {
   const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
   const auto start = Clock::now();
   std::vector<std::thread> workers;
+  workers.reserve(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
       long ok = 0, bad = 0;
@@ -146,10 +173,14 @@ int hold(const char* host, int port, int count, double seconds) {
 int main(int argc, char** argv) {
   raise_fd_limit();
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode == "serve" && argc == 3) return serve(std::atoi(argv[2]), false);
-  if (mode == "hold-server" && argc == 3) return serve(std::atoi(argv[2]), true);
-  if (mode == "rate" && argc == 6) return rate(argv[2], std::atoi(argv[3]), std::atof(argv[4]), std::atoi(argv[5]));
-  if (mode == "hold" && argc == 6) return hold(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atof(argv[5]));
+  if (mode == "serve" && argc == 3) return serve(whole_number("PORT", argv[2]), false);
+  if (mode == "hold-server" && argc == 3) return serve(whole_number("PORT", argv[2]), true);
+  if (mode == "rate" && argc == 6) {
+    return rate(argv[2], whole_number("PORT", argv[3]), seconds_argument(argv[4]), whole_number("THREADS", argv[5]));
+  }
+  if (mode == "hold" && argc == 6) {
+    return hold(argv[2], whole_number("PORT", argv[3]), whole_number("COUNT", argv[4]), seconds_argument(argv[5]));
+  }
   std::fprintf(stderr, "usage: see the top of tools/bench/conn_tool.cpp\n");
   return 2;
 }
