@@ -353,7 +353,7 @@ ApiResponse ControlApi::answer(const std::string& method, const std::string& pat
   return run_on_loop(found->handler, method + " " + path, std::move(param), std::move(body));
 }
 
-ApiResponse ControlApi::run_on_loop(const ApiHandler& handler, std::string label, std::string param,
+ApiResponse ControlApi::run_on_loop(const ApiHandler& handler, const std::string& label, std::string param,
                                     nlohmann::json body) {
   if (stopping_->load() || io_.stopped()) return error_response(503, "vznet is shutting down");
   auto promise = std::make_shared<std::promise<ApiResponse>>();

@@ -75,7 +75,8 @@ class ControlApi {
                      std::string& allowed);
   // Posts the handler to the loop and waits for its answer (503 when the loop is busy or stopping).
   // `label` ("POST /forwards") names the request in log lines.
-  ApiResponse run_on_loop(const ApiHandler& handler, std::string label, std::string param, nlohmann::json body);
+  ApiResponse run_on_loop(const ApiHandler& handler, const std::string& label, std::string param,
+                          nlohmann::json body);
 
   asio::io_context& io_;
   std::string path_;

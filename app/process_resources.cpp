@@ -37,7 +37,7 @@ namespace vznet::app {
 namespace {
 std::string mode_text(mode_t mode) {
   char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  (void)std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));  // 4 digits fit
   return text;
 }
 }  // namespace

@@ -111,7 +111,7 @@ std::string Name::to_text() const {
         out.push_back(static_cast<char>(c));
       } else if (c < 0x21 || c > 0x7E) {
         char escaped[5];
-        std::snprintf(escaped, sizeof escaped, "\\%03u", static_cast<unsigned>(c));
+        (void)std::snprintf(escaped, sizeof escaped, "\\%03u", static_cast<unsigned>(c));  // c < 256: 4 chars fit
         out += escaped;
       } else {
         out.push_back(static_cast<char>(c));

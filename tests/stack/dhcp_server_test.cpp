@@ -76,7 +76,7 @@ class DhcpServerTest : public ::testing::Test {
   }
 
   /// A client message from `mac`, sent from `src` to `dst` (IP and Ethernet).
-  void send(dhcp::MessageType type, std::vector<dhcp::ReplyOption> options, const Mac& mac = kGuestMac,
+  void send(dhcp::MessageType type, const std::vector<dhcp::ReplyOption>& options, const Mac& mac = kGuestMac,
             Ipv4Address ciaddr = {}, Ipv4Address src = kAny, Ipv4Address dst = kAllOnes, std::uint32_t xid = 42) {
     dhcp::Message m;
     m.type = type;
@@ -403,7 +403,7 @@ class DhcpBehindTheSwitchTest : public ::testing::Test {
   }
 
   /// A client message from the guest on `port` (MAC `mac`, chaddr `mac`), 68 -> 67, from `src`.
-  void send(FakePort& port, const Mac& mac, dhcp::MessageType type, std::vector<dhcp::ReplyOption> options,
+  void send(FakePort& port, const Mac& mac, dhcp::MessageType type, const std::vector<dhcp::ReplyOption>& options,
             Ipv4Address ciaddr = {}, Ipv4Address src = kAny, Ipv4Address dst = kAllOnes) {
     dhcp::Message m;
     m.type = type;

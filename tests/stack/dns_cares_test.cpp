@@ -64,7 +64,7 @@ class LoopbackUpstream {
     });
   }
 
-  void read_tcp(std::shared_ptr<asio::ip::tcp::socket> s) {
+  void read_tcp(const std::shared_ptr<asio::ip::tcp::socket>& s) {
     auto length = std::make_shared<std::array<std::uint8_t, 2>>();
     asio::async_read(*s, asio::buffer(*length), [this, s, length](std::error_code ec, std::size_t) {
       if (ec) return;
@@ -195,9 +195,9 @@ TEST_F(CaresResolverTest, ManyConcurrentQueriesAreAllAnswered) {
   // drops would be retried after the attempt timeout, which tests the kernel rather than the loop.
   for (std::uint16_t i = 0; i < 200; ++i) outcomes.push_back(ask(*r, i, "n" + std::to_string(i) + ".example"));
   ASSERT_TRUE(run_until([&] { return std::all_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o->called; }); }));
-  for (std::uint16_t i = 0; i < outcomes.size(); ++i) {
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
     ASSERT_EQ(outcomes[i]->error, UpstreamError::none) << i;
-    EXPECT_EQ(parse_header(outcomes[i]->answer)->id, i);
+    EXPECT_EQ(parse_header(outcomes[i]->answer)->id, static_cast<std::uint16_t>(i));
   }
   EXPECT_EQ(upstream.udp_queries, 200) << "each sent once: no answer was lost and retried";
 }

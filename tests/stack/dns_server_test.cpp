@@ -76,7 +76,7 @@ class DnsServerTest : public ::testing::Test {
     stack_.reset();
   }
 
-  void start(dns::DnsConfig config = {}) {
+  void start(const dns::DnsConfig& config = {}) {
     auto fake = std::make_unique<FakeUpstream>();
     upstream_ = fake.get();
     server_ = std::make_unique<dns::DnsServer>(io_, *stack_, config, std::move(fake));

@@ -13,6 +13,7 @@ namespace {
 ParseOutcome parse(std::vector<std::string> args) {
   args.insert(args.begin(), "vznet");
   std::vector<const char*> argv;
+  argv.reserve(args.size());
   for (const auto& a : args) argv.push_back(a.c_str());
   return parse_command_line(static_cast<int>(argv.size()), argv.data());
 }

@@ -88,7 +88,7 @@ Reply request(const std::string& path, const std::string& method, const std::str
 /// `body` as one chunk of a chunked request.
 std::string chunked(const std::string& body) {
   char size[32];
-  std::snprintf(size, sizeof size, "%zx", body.size());
+  (void)std::snprintf(size, sizeof size, "%zx", body.size());
   return std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n";
 }
 

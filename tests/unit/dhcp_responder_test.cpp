@@ -29,7 +29,7 @@ Ipv4Address yiaddr(const DhcpOutgoing& reply) {
 
 class DhcpResponderTest : public ::testing::Test {
  protected:
-  std::optional<DhcpOutgoing> send(dhcp::MessageType type, std::vector<dhcp::ReplyOption> options,
+  std::optional<DhcpOutgoing> send(dhcp::MessageType type, const std::vector<dhcp::ReplyOption>& options,
                                    Ipv4Address ciaddr = {}, Ipv4Address source = {}, const MacBytes& mac = kMac) {
     dhcp::Message m;
     m.type = type;
