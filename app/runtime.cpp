@@ -89,15 +89,21 @@ Runtime::Runtime(const Config& config) : config_(config) {
   stack_config.mtu = config_.mtu;
   guard_ = std::make_unique<stack::GuestGuard>(
       stack::GuardConfig{stack_config.subnet, stack_config.gateway, stack_config.gateway_mac, config_.dhcp.statics});
-  switch_.set_stack_mac(stack_config.gateway_mac);
-  switch_.set_filter(guard_.get());
-  switch_.set_guest_to_guest(config_.allow_guest_traffic);
   stack_ = std::make_unique<stack::Stack>(
-      io_, stack_config, [this](virtio::Frame frame) { switch_.send_to_guests(frame); }, stack_counters_);
+      io_, stack_config,
+      [this](virtio::Frame frame) {
+        if (switch_) switch_->send_to_guests(frame);
+      },
+      stack_counters_);
+  switch_ = std::make_unique<virtio::PortSwitch>(*stack_);
+  switch_->set_stack_mac(stack_config.gateway_mac);
+  switch_->set_filter(guard_.get());
+  switch_->set_guest_to_guest(config_.allow_guest_traffic);
+  switch_->set_detach_observer([this](virtio::PortId) { on_guest_detached(); });
   forwarder_ = std::make_unique<forward::Forwarder>(io_, *stack_, forward_config(config_), forward_counters_);
   publisher_ = std::make_unique<forward::PortPublisher>(forward::PublishEnvironment{
       forwarder_->context(), forwarder_->flows(), [this] { return first_leased_guest(); },
-      [this] { return switch_.port_count() > 0; }});
+      [this] { return switch_->port_count() > 0; }});
 }
 
 std::optional<Ipv4Address> Runtime::first_leased_guest() const {
@@ -143,7 +149,7 @@ void Runtime::start() {
   };
   for (const auto& uri : uris) {
     try {
-      listeners_.push_back(virtio::open_listener(io_, uri, options, switch_, link_counters_));
+      listeners_.push_back(virtio::open_listener(io_, uri, options, *switch_, link_counters_));
     } catch (const std::exception& e) {
       close_listeners();
       throw std::runtime_error("--listen " + uri.text + ": " + e.what());
@@ -216,12 +222,7 @@ void Runtime::shutdown() {
   io_.stop();
 }
 
-void Runtime::guest_attached(virtio::PortId port) { stack_->guest_attached(port); }
-
-void Runtime::guest_frame(virtio::PortId port, virtio::Frame frame) { stack_->guest_frame(port, frame); }
-
-void Runtime::guest_detached(virtio::PortId port) {
-  stack_->guest_detached(port);
+void Runtime::on_guest_detached() {
   if (config_.exit_on_disconnect && !stopping_) {
     spdlog::info("guest disconnected and --exit-on-disconnect is set: exiting");
     asio::post(io_, [this] { shutdown(); });

@@ -25,10 +25,10 @@
 
 namespace vznet::app {
 
-class Runtime final : public virtio::GuestNetwork {
+class Runtime final {
  public:
   explicit Runtime(const Config& config);
-  ~Runtime() override;
+  ~Runtime();
 
   /// Opens every listener. Throws std::runtime_error (one sentence) if one cannot be opened; the ones
   /// already opened are closed again, so nothing is left behind.
@@ -51,17 +51,14 @@ class Runtime final : public virtio::GuestNetwork {
   const stack::DhcpServer* dhcp() const { return dhcp_.get(); }
   const dns::DnsServer* dns() const { return dns_.get(); }
   const Config& config() const { return config_; }
-  std::size_t guest_count() const { return switch_.port_count(); }
+  std::size_t guest_count() const { return switch_->port_count(); }
   const stack::GuestGuard& guard() const { return *guard_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
 
-  // virtio::GuestNetwork: the switch's upstream; passes through to the stack.
-  void guest_attached(virtio::PortId port) override;
-  void guest_frame(virtio::PortId port, virtio::Frame frame) override;
-  void guest_detached(virtio::PortId port) override;
-
  private:
   void log_attach_hints() const;
+  /// After a guest port detached: with --exit-on-disconnect, shuts down.
+  void on_guest_detached();
   void start_api();
   void arm_counter_report();
   void report_counters();
@@ -72,8 +69,10 @@ class Runtime final : public virtio::GuestNetwork {
   stack::StackCounters stack_counters_;
   forward::ForwardCounters forward_counters_;
   std::unique_ptr<stack::GuestGuard> guard_;  ///< anti-spoofing; outlives the switch's use of it
-  virtio::PortSwitch switch_{*this};
   std::unique_ptr<stack::Stack> stack_;
+  /// Between the guest ports and the stack (its network); made after the stack, which has nobody to send to
+  /// before it exists.
+  std::unique_ptr<virtio::PortSwitch> switch_;
   std::unique_ptr<forward::Forwarder> forwarder_;
   std::unique_ptr<forward::PortPublisher> publisher_;
   stack::DhcpCounters dhcp_counters_;

@@ -95,6 +95,7 @@ void PortSwitch::port_detached(GuestPort& port) {
   last_probe_.erase(id);
   if (filter_ != nullptr) filter_->port_detached(id);
   network_.guest_detached(id);
+  if (detach_observer_) detach_observer_(id);
 }
 
 void PortSwitch::learn(const MacAddress& source, PortId port) {

@@ -7,8 +7,10 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 #include "virtio/guest_port.h"
 
@@ -70,6 +72,9 @@ class PortSwitch final : public PortEvents {
   /// The stack's own MAC (stack::StackConfig::gateway_mac): unicast to it goes to the stack only, and no guest
   /// port ever learns it. If never set, it is taken from the source of the first frame the stack sends.
   void set_stack_mac(const MacAddress& mac) { stack_mac_ = mac; }
+  /// Called once a detached port has been forgotten by the switch, the filter and the network (vznet's
+  /// --exit-on-disconnect watches this).
+  void set_detach_observer(std::function<void(PortId)> observer) { detach_observer_ = std::move(observer); }
 
   void port_attached(GuestPort& port) override;
   void frame_received(GuestPort& port, Frame frame) override;
@@ -89,6 +94,7 @@ class PortSwitch final : public PortEvents {
 
   GuestNetwork& network_;
   FrameFilter* filter_ = nullptr;
+  std::function<void(PortId)> detach_observer_;
   bool guest_to_guest_ = false;
   std::optional<MacAddress> stack_mac_;
   std::unordered_map<PortId, std::chrono::steady_clock::time_point> last_probe_;
