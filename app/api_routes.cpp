@@ -56,7 +56,8 @@ json stats(Runtime& rt) {
        {{"events", counter_object(stack::kDhcpEventNames, rt.dhcp_counters().events)},
         {"drops", counter_object(stack::kDhcpDropNames, rt.dhcp_counters().drops)}}},
       {"dns", rt.dns() != nullptr ? counter_object(dns::kDnsEventNames, rt.dns()->counters().events) : json::object()},
-      {"process", {{"heap_in_use_bytes", heap ? json(*heap) : json(nullptr)}}},
+      {"process",
+       {{"heap_in_use_bytes", heap ? json(*heap) : json(nullptr)}, {"memory_releases", rt.memory_releases()}}},
   };
 }
 

@@ -1,4 +1,5 @@
-// Process limits and allocator settings, applied once from main(); the heap in use, read by the control API.
+// Process limits and allocator settings, applied once from main(); the heap in use, read by the control API;
+// returning freed memory, when the runtime sees the link quiet.
 #include "app/process_resources.h"
 
 #include <sys/resource.h>
@@ -110,6 +111,14 @@ std::optional<std::size_t> heap_in_use() {
   return info.uordblks + info.hblkhd;
 #else
   return std::nullopt;
+#endif
+}
+
+bool return_free_memory() {
+#if defined(__GLIBC__) && !defined(VZNET_ASAN_ALLOCATOR)
+  return malloc_trim(0) != 0;
+#else
+  return false;
 #endif
 }
 

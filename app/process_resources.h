@@ -1,6 +1,7 @@
 // What vznet asks of its own process before it starts: enough file descriptors for --max-flows, an allocator
 // that keeps the memory a busy link recycles instead of returning it to the kernel every turn, and a private
-// directory for its default sockets. Also how much heap it holds, for the control API.
+// directory for its default sockets. Also how much heap it holds, for the control API, and giving the kept
+// memory back once the link is quiet.
 #pragma once
 
 #include <sys/resource.h>
@@ -33,5 +34,11 @@ void keep_packet_memory();
 /// where the allocator cannot say. Unlike the RSS it leaves out the freed memory keep_packet_memory() lets
 /// glibc keep, so two quiet moments compare what vznet holds: a leak shows at once (GET /stats, tools/soak).
 std::optional<std::size_t> heap_in_use();
+
+/// Hands the freed heap that keep_packet_memory() lets glibc keep back to the kernel (malloc_trim), so that a
+/// vznet that went quiet after a burst shrinks again. Walks the whole heap: for a quiet moment, never the data
+/// path. Returns whether any memory went back; a no-op (false) elsewhere, where the allocator returns memory
+/// on its own.
+bool return_free_memory();
 
 }  // namespace vznet::app

@@ -24,6 +24,14 @@ namespace {
 /// notice a misbehaving guest, rarely enough that a flood of bad frames costs one line per interval.
 constexpr auto kCounterReportInterval = std::chrono::seconds(10);
 
+/// How often vznet looks whether the link went quiet, and how many frames (both ways) it may carry in that
+/// time and still count as quiet (a trickle such as keepalives or NTP). Short enough that memory goes back a
+/// few seconds after a burst, long enough that a busy link never pays for walking the heap.
+constexpr auto kQuietCheckInterval = std::chrono::seconds(2);
+constexpr std::uint64_t kQuietFrames = 200;
+/// How much the heap in use must have shrunk since the last release to be worth another while quiet.
+constexpr std::size_t kHeapShrinkWorthReleasing = 64 * 1024;
+
 /// The egress policy from the flags, completed with --block-private (which needs the host's addresses) and
 /// --policy-file. Throws std::runtime_error naming the flag.
 forward::EgressPolicy complete_egress_policy(const Config& c) {
@@ -176,6 +184,7 @@ void Runtime::start() {
     shutdown();
   });
   arm_counter_report();
+  arm_quiet_check();
 }
 
 void Runtime::start_api() {
@@ -214,6 +223,7 @@ void Runtime::shutdown() {
   stopping_ = true;
   signals_.cancel();
   report_timer_.cancel();
+  quiet_timer_.cancel();
   if (api_) api_->stop();
   publisher_->clear();
   forwarder_->flows().terminate_all();
@@ -236,6 +246,30 @@ void Runtime::arm_counter_report() {
     report_counters();
     arm_counter_report();
   });
+}
+
+void Runtime::arm_quiet_check() {
+  quiet_timer_.expires_after(kQuietCheckInterval);
+  quiet_timer_.async_wait([this](const std::error_code& ec) {
+    if (ec) return;
+    check_quiet();
+    arm_quiet_check();
+  });
+}
+
+void Runtime::check_quiet() {
+  const std::uint64_t frames = link_counters_.frames_in + link_counters_.frames_out;
+  const bool quiet = frames - frames_at_quiet_check_ < kQuietFrames;
+  frames_at_quiet_check_ = frames;
+  if (!quiet) {
+    busy_since_release_ = true;
+    return;
+  }
+  const std::size_t heap = heap_in_use().value_or(0);
+  if (!busy_since_release_ && heap + kHeapShrinkWorthReleasing > heap_at_release_) return;
+  busy_since_release_ = false;
+  heap_at_release_ = heap;
+  if (return_free_memory()) ++memory_releases_;
 }
 
 void Runtime::report_counters() {

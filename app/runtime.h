@@ -54,6 +54,8 @@ class Runtime final {
   std::size_t guest_count() const { return switch_->port_count(); }
   const stack::GuestGuard& guard() const { return *guard_; }
   std::chrono::steady_clock::time_point started() const { return started_; }
+  /// How many times a quiet link let vznet give freed memory back to the kernel.
+  std::uint64_t memory_releases() const { return memory_releases_; }
 
  private:
   void log_attach_hints() const;
@@ -62,6 +64,11 @@ class Runtime final {
   void start_api();
   void arm_counter_report();
   void report_counters();
+  void arm_quiet_check();
+  /// If the link carried (almost) nothing since the last check, gives the freed memory back (see
+  /// return_free_memory): once after traffic, and again when the heap shrank since (queues free their storage
+  /// a moment after they empty).
+  void check_quiet();
 
   Config config_;
   asio::io_context io_{1};
@@ -83,6 +90,11 @@ class Runtime final {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   asio::signal_set signals_{io_, SIGINT, SIGTERM};
   asio::steady_timer report_timer_{io_};
+  asio::steady_timer quiet_timer_{io_};
+  std::uint64_t frames_at_quiet_check_ = 0;
+  bool busy_since_release_ = false;
+  std::size_t heap_at_release_ = 0;
+  std::uint64_t memory_releases_ = 0;
   virtio::LinkCounters reported_link_;
   stack::StackCounters reported_stack_;
   stack::DhcpCounters reported_dhcp_;
