@@ -4,7 +4,7 @@
 #   tests/e2e/run.sh [--vznet PATH] [--relay PATH] SCENARIO FRAMING
 #   tests/e2e/run.sh [--vznet PATH] [--relay PATH] all FRAMING     (every scenario, one after another)
 #   tests/e2e/run.sh --list
-# FRAMING: unix | unixgram | unixpacket (bad_flags takes 'any'). Defaults: binaries from build-e2e/.
+# FRAMING: unix | unixgram | unixpacket (bad_flags and accel_probe take 'any'). Defaults: binaries from build-e2e/.
 # Environment: VZNET_E2E_STANDIN=1 tests the harness and relay against standin_vznet.py instead of vznet;
 # E2E_KEEP_LOGS=1 keeps the logs of a failed run; BULK_MIB sets the bulk transfer size (default 100).
 set -uo pipefail
@@ -20,11 +20,11 @@ declare -A SETUP=(
   [refused]=guest [pending_connects]=guest [relay_restart]=guest [no_route]=guest [bulk_jumbo]=jumbo
   [vznet_stops]=guest [connect_timeout]=guest [exit_on_disconnect]=guest [reset]=guest [udp_large]=guest
   [udp_large_jumbo]=jumbo [backpressure]=guest [icmp_disabled]=guest
-  [bad_flags]=bare [qemu]=vznet
+  [bad_flags]=bare [qemu]=vznet [accel_probe]=bare
 )
 ORDER=(no_route http_loopback http_lan udp_echo ping half_close refused pending_connects bulk bulk_jumbo
   relay_restart vznet_stops connect_timeout exit_on_disconnect reset udp_large udp_large_jumbo backpressure
-  icmp_disabled bad_flags qemu)
+  icmp_disabled bad_flags qemu accel_probe)
 # scenario -> extra vznet flags
 declare -A FLAGS=(
   [connect_timeout]="--connect-timeout 2" [exit_on_disconnect]="--exit-on-disconnect"
