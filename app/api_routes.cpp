@@ -50,7 +50,7 @@ json stats(Runtime& rt) {
         {"tcp_closing", flows.lingering().size()},
         {"bytes_held_for_guests", rt.forwarder().context().held_for_guests.used()},
         {"bytes_queued_for_hosts", rt.forwarder().context().guest_to_host_budget.used()},
-        {"limit", rt.config().max_flows}}},
+        {"limit", rt.config().forward.max_flows}}},
       {"forward", counter_object(forward::kForwardEventNames, rt.forward_counters().events)},
       {"dhcp",
        {{"events", counter_object(stack::kDhcpEventNames, rt.dhcp_counters().events)},

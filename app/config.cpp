@@ -1,6 +1,7 @@
 // Command-line parsing and validation with CLI11 (see config.h). Every rule a flag must satisfy is checked
 // here, so the rest of vznet can trust its Config.
 #include "app/config.h"
+#include "app/version.h"
 
 #include <unistd.h>
 
@@ -167,11 +168,15 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   Config config;
   std::vector<std::string> listen_texts;
   std::string subnet_text = config.subnet.to_string();
-  unsigned connect_timeout = 10, tcp_timeout = 86400, udp_timeout = 60;
+  // CLI11 reads whole seconds; the defaults come from the structs.
+  auto seconds_of = [](std::chrono::seconds s) { return static_cast<unsigned>(s.count()); };
+  unsigned connect_timeout = seconds_of(config.forward.connect_timeout);
+  unsigned tcp_timeout = seconds_of(config.forward.tcp_idle_timeout);
+  unsigned udp_timeout = seconds_of(config.forward.udp_idle_timeout);
 
   CLI::App cli{kDescription, "vznet"};
   cli.footer(kFooter);
-  cli.set_version_flag("--version", "vznet 0.1.0");
+  cli.set_version_flag("--version", "vznet " + std::string(kVersion));
   cli.add_option("--listen", listen_texts, "Guest socket URI (repeatable); see below")->type_name("URI");
   cli.add_option("--subnet", subnet_text, "Guest subnet; gateway is .1, first guest .2")
       ->capture_default_str()->type_name("CIDR");
@@ -179,15 +184,15 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--log-level", config.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  cli.add_option("--max-flows", config.max_flows, "Most TCP+UDP+ICMP flows at once; new ones are refused beyond")
+  cli.add_option("--max-flows", config.forward.max_flows, "Most TCP+UDP+ICMP flows at once; new ones are refused beyond")
       ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
-  cli.add_option("--max-flows-per-guest", config.max_flows_per_guest,
+  cli.add_option("--max-flows-per-guest", config.forward.max_flows_per_guest,
                  "Most flows one guest may hold (published ports' clients count as one guest)")
       ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
-  cli.add_option("--max-flows-per-published-port", config.max_flows_per_published_port,
+  cli.add_option("--max-flows-per-published-port", config.forward.max_flows_per_published_port,
                  "Most flows the clients of one published port may hold")
       ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
-  cli.add_option("--max-pending-connects", config.max_pending_connects,
+  cli.add_option("--max-pending-connects", config.forward.max_pending_dials,
                  "Most host TCP connects in flight per guest; a new one drops the guest's oldest beyond")
       ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
   cli.add_option("--connect-timeout", connect_timeout, "Seconds a host TCP connect may take")
@@ -200,7 +205,7 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
                "Exit when a guest disconnects (gvproxy's behaviour), instead of waiting for the next");
   std::string dhcp_range_text;
   std::vector<std::string> dhcp_static_texts, dns_upstream_texts, dns_record_texts, dns_search_texts;
-  unsigned lease_time = 3600;
+  unsigned lease_time = seconds_of(config.dhcp.lease_time);
   cli.add_option("--dhcp-range", dhcp_range_text, "Addresses DHCP hands out (default: the subnet after the gateway)")
       ->type_name("FIRST-LAST");
   cli.add_option("--dhcp-static", dhcp_static_texts, "Reserve an address for a MAC (repeatable)")->type_name("MAC=IP");
@@ -232,7 +237,7 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--policy-file", config.policy_file,
                  "Egress rules, one per line: allow RULE, deny RULE, default allow|deny, block-private, block-host")
       ->type_name("PATH");
-  cli.add_flag("--egress-log", config.egress_log, "Log every allowed flow too (one line each), for audit");
+  cli.add_flag("--egress-log", config.forward.egress_log, "Log every allowed flow too (one line each), for audit");
   cli.add_flag("--allow-guest-traffic", config.allow_guest_traffic,
                "Let guests on this vznet reach each other (spoofing is refused either way)");
 
@@ -241,7 +246,7 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   } catch (const CLI::CallForHelp&) {
     return {std::nullopt, 0, cli.help()};
   } catch (const CLI::CallForVersion&) {
-    return {std::nullopt, 0, "vznet 0.1.0\n"};
+    return {std::nullopt, 0, "vznet " + std::string(kVersion) + "\n"};
   } catch (const CLI::ParseError& e) {
     return usage_error(e.what());
   }
@@ -271,20 +276,20 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
     }
   }
   try {
-    for (const auto& text : egress_allow_texts) config.egress.add(forward::parse_egress_rule(forward::EgressAction::allow, text));
+    for (const auto& text : egress_allow_texts) config.forward.egress.add(forward::parse_egress_rule(forward::EgressAction::allow, text));
   } catch (const std::invalid_argument& e) {
     return usage_error(std::string("--egress-allow: ") + e.what());
   }
   try {
-    for (const auto& text : egress_deny_texts) config.egress.add(forward::parse_egress_rule(forward::EgressAction::deny, text));
+    for (const auto& text : egress_deny_texts) config.forward.egress.add(forward::parse_egress_rule(forward::EgressAction::deny, text));
   } catch (const std::invalid_argument& e) {
     return usage_error(std::string("--egress-deny: ") + e.what());
   }
-  config.egress.set_default(forward::parse_egress_action(egress_default_text));
-  config.egress.set_block_host(block_host);
-  config.connect_timeout = std::chrono::seconds(connect_timeout);
-  config.tcp_timeout = std::chrono::seconds(tcp_timeout);
-  config.udp_timeout = std::chrono::seconds(udp_timeout);
+  config.forward.egress.set_default(forward::parse_egress_action(egress_default_text));
+  config.forward.egress.set_block_host(block_host);
+  config.forward.connect_timeout = std::chrono::seconds(connect_timeout);
+  config.forward.tcp_idle_timeout = std::chrono::seconds(tcp_timeout);
+  config.forward.udp_idle_timeout = std::chrono::seconds(udp_timeout);
   return {config, 0, {}};
 }
 

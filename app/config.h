@@ -11,9 +11,11 @@
 
 #include "dns/dns_config.h"
 #include "forward/egress_policy.h"
+#include "forward/forward_config.h"
 #include "forward/publish_spec.h"
 #include "stack/dhcp_config.h"
 #include "stack/ipv4_address.h"
+#include "stack/stack_config.h"
 #include "virtio/listener.h"
 #include "virtio/port_switch.h"
 
@@ -21,17 +23,15 @@ namespace vznet::app {
 
 struct Config {
   std::vector<virtio::ListenUri> listen;  ///< empty: the default pair (see default_listen_uris)
-  Ipv4Subnet subnet = *Ipv4Subnet::parse("192.168.64.0/24");
-  std::uint16_t mtu = 1500;
+  Ipv4Subnet subnet = stack::default_subnet();
+  std::uint16_t mtu = stack::kDefaultMtu;
   std::string log_level = "info";
-  std::size_t max_flows = 16384;
-  std::size_t max_flows_per_guest = 12288;  ///< forward::ForwardConfig::max_flows_per_guest says why
-  std::size_t max_flows_per_published_port = 4096;  ///< forward::ForwardConfig::max_flows_per_published_port
-  std::size_t max_pending_connects = 512;  ///< forward::ForwardConfig::max_pending_dials says why
-  std::chrono::seconds connect_timeout{10};
-  std::chrono::seconds tcp_timeout{86400};
-  std::chrono::seconds udp_timeout{60};
   bool exit_on_disconnect = false;
+  /// --connect-timeout, --tcp-timeout, --udp-timeout, --max-flows, --max-flows-per-guest,
+  /// --max-flows-per-published-port, --max-pending-connects, --egress-allow/--egress-deny/--egress-default/
+  /// --block-host (forward.egress) and --egress-log. --block-private and --policy-file need the host's
+  /// addresses and a file, so the Runtime completes forward.egress from the two fields below.
+  forward::ForwardConfig forward;
 
   /// --dhcp-range, --dhcp-static, --lease-time, --dns-search; subnet, gateway, MTU and DNS server follow
   /// the flags above. Validated by DhcpConfig::validate().
@@ -42,16 +42,12 @@ struct Config {
   std::vector<forward::PublishSpec> publish;
   /// --api: the control API's unix socket (empty: no API).
   std::string api_socket;
-  /// --egress-allow/--egress-deny/--egress-default/--block-host. --block-private and --policy-file need the
-  /// host's addresses and a file, so the Runtime completes the policy from the two fields after it.
-  forward::EgressPolicy egress;
   bool block_private = false;
   std::string policy_file;
-  bool egress_log = false;
   /// --allow-guest-traffic: guests on one vznet may reach each other on the link (spoofing rules still hold).
   bool allow_guest_traffic = false;
 
-  Ipv4Address gateway() const { return subnet.host(1); }
+  Ipv4Address gateway() const { return stack::gateway_of(subnet); }
   Ipv4Address first_guest() const { return subnet.host(2); }
 };
 

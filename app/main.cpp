@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(outcome.config->log_level));
-  vznet::app::raise_descriptor_limit(outcome.config->max_flows);
+  vznet::app::raise_descriptor_limit(outcome.config->forward.max_flows);
   vznet::app::keep_packet_memory();
   try {
     vznet::app::Runtime runtime(*outcome.config);

@@ -35,7 +35,7 @@ constexpr std::size_t kHeapShrinkWorthReleasing = 64 * 1024;
 /// The egress policy from the flags, completed with --block-private (which needs the host's addresses) and
 /// --policy-file. Throws std::runtime_error naming the flag.
 forward::EgressPolicy complete_egress_policy(const Config& c) {
-  forward::EgressPolicy policy = c.egress;
+  forward::EgressPolicy policy = c.forward.egress;
   if (!c.block_private && c.policy_file.empty()) return policy;
   std::vector<Ipv4Address> host_addresses;
   try {
@@ -59,16 +59,8 @@ forward::EgressPolicy complete_egress_policy(const Config& c) {
 }
 
 forward::ForwardConfig forward_config(const Config& c) {
-  forward::ForwardConfig f;
+  forward::ForwardConfig f = c.forward;
   f.egress = complete_egress_policy(c);
-  f.egress_log = c.egress_log;
-  f.connect_timeout = c.connect_timeout;
-  f.tcp_idle_timeout = c.tcp_timeout;
-  f.udp_idle_timeout = c.udp_timeout;
-  f.max_flows = c.max_flows;
-  f.max_pending_dials = c.max_pending_connects;
-  f.max_flows_per_guest = c.max_flows_per_guest;
-  f.max_flows_per_published_port = c.max_flows_per_published_port;
   return f;
 }
 

@@ -8,6 +8,7 @@
 
 #include "dns/dns_zone.h"
 #include "stack/ipv4_address.h"
+#include "stack/stack_config.h"
 
 namespace vznet::dns {
 
@@ -18,7 +19,7 @@ namespace vznet::dns {
 inline constexpr std::size_t kMaxPendingQueries = 1024;
 
 struct DnsConfig {
-  Ipv4Address gateway{192, 168, 64, 1};  ///< where the server listens (UDP and TCP port 53)
+  Ipv4Address gateway = stack::gateway_of(stack::default_subnet());  ///< where it listens (UDP and TCP port 53)
   std::vector<DnsRecord> records;        ///< --dns-record, in flag order
   /// --dns-upstream servers, tried in order. Empty: those of the host's /etc/resolv.conf (read by c-ares).
   std::vector<Ipv4Endpoint> upstreams;

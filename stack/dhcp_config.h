@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "stack/ipv4_address.h"
+#include "stack/stack_config.h"
 
 namespace vznet::stack {
 
@@ -36,15 +37,15 @@ struct DhcpRange {
 
 /// The DHCP server's configuration. app/ fills it from flags: subnet, gateway and mtu from the stack's,
 /// dns_server = the gateway (vznet's DNS server), the rest from --dhcp-range, --dhcp-static, --lease-time,
-/// --dns-search. Defaults match vznet's default subnet.
+/// --dns-search. The network's defaults are StackConfig's (stack_config.h).
 struct DhcpConfig {
-  Ipv4Subnet subnet = *Ipv4Subnet::parse("192.168.64.0/24");
-  Ipv4Address gateway{192, 168, 64, 1};
+  Ipv4Subnet subnet = default_subnet();
+  Ipv4Address gateway = gateway_of(default_subnet());
   std::optional<DhcpRange> range;  ///< unset: every address after the gateway up to broadcast - 1
   std::vector<DhcpStatic> statics;
   std::chrono::seconds lease_time{3600};
-  std::uint16_t mtu = 1500;  ///< option 26
-  Ipv4Address dns_server{192, 168, 64, 1};
+  std::uint16_t mtu = kDefaultMtu;  ///< option 26
+  Ipv4Address dns_server = gateway_of(default_subnet());
   std::vector<std::string> search_domains;  ///< option 119; the first is also the domain name (15)
 
   /// The range in effect (the explicit one, or the default described at `range`).

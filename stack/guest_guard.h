@@ -47,11 +47,11 @@ struct GuardCounters {
 };
 
 /// What the guard needs to know about the network. app/ fills it from StackConfig (subnet, gateway,
-/// gateway_mac) and DhcpConfig (statics); the defaults match theirs.
+/// gateway_mac) and DhcpConfig (statics); the defaults are StackConfig's.
 struct GuardConfig {
-  Ipv4Subnet subnet = *Ipv4Subnet::parse("192.168.64.0/24");
-  Ipv4Address gateway{192, 168, 64, 1};
-  MacBytes gateway_mac{0x5a, 0x94, 0xef, 0x76, 0x7a, 0x01};
+  Ipv4Subnet subnet = default_subnet();
+  Ipv4Address gateway = gateway_of(default_subnet());
+  MacBytes gateway_mac = kDefaultGatewayMac;
   /// --dhcp-static: the port whose MAC is listed may use that address without a DHCP exchange.
   std::vector<DhcpStatic> statics;
 };

@@ -17,6 +17,7 @@
 #include "stack/guest_traffic.h"
 #include "stack/ipv4_address.h"
 #include "stack/pbuf_ptr.h"
+#include "stack/stack_config.h"
 #include "stack/stack_counters.h"
 #include "virtio/port_switch.h"
 
@@ -29,13 +30,6 @@ namespace vznet::stack {
 /// ICMP destination-unreachable code 13, "communication administratively prohibited" (RFC 1812): the answer
 /// to a flow vznet refuses by policy.
 inline constexpr std::uint8_t kIcmpAdministrativelyProhibited = 13;
-
-struct StackConfig {
-  Ipv4Subnet subnet = *Ipv4Subnet::parse("192.168.64.0/24");
-  Ipv4Address gateway{192, 168, 64, 1};
-  std::uint16_t mtu = 1500;
-  virtio::MacAddress gateway_mac{0x5a, 0x94, 0xef, 0x76, 0x7a, 0x01};  ///< locally administered
-};
 
 class Stack final : public virtio::GuestNetwork {
  public:

@@ -61,13 +61,13 @@ bool within(T value, T low, T high) {
 
 void check_config(const app::Config& c) {
   check(within<int>(c.mtu, 576, 65520), "--mtu out of range");
-  check(within<std::size_t>(c.max_flows, 1, 1000000), "--max-flows out of range");
-  check(within<std::size_t>(c.max_flows_per_guest, 1, 1000000), "--max-flows-per-guest out of range");
-  check(within<std::size_t>(c.max_flows_per_published_port, 1, 1000000), "--max-flows-per-published-port out of range");
-  check(within<std::size_t>(c.max_pending_connects, 1, 65536), "--max-pending-connects out of range");
-  check(within<long long>(c.connect_timeout.count(), 1, 600), "--connect-timeout out of range");
-  check(within<long long>(c.tcp_timeout.count(), 1, 30 * 86400), "--tcp-timeout out of range");
-  check(within<long long>(c.udp_timeout.count(), 1, 86400), "--udp-timeout out of range");
+  check(within<std::size_t>(c.forward.max_flows, 1, 1000000), "--max-flows out of range");
+  check(within<std::size_t>(c.forward.max_flows_per_guest, 1, 1000000), "--max-flows-per-guest out of range");
+  check(within<std::size_t>(c.forward.max_flows_per_published_port, 1, 1000000), "--max-flows-per-published-port out of range");
+  check(within<std::size_t>(c.forward.max_pending_dials, 1, 65536), "--max-pending-connects out of range");
+  check(within<long long>(c.forward.connect_timeout.count(), 1, 600), "--connect-timeout out of range");
+  check(within<long long>(c.forward.tcp_idle_timeout.count(), 1, 30 * 86400), "--tcp-timeout out of range");
+  check(within<long long>(c.forward.udp_idle_timeout.count(), 1, 86400), "--udp-timeout out of range");
   check(within<long long>(c.dhcp.lease_time.count(), 60, 365 * 86400), "--lease-time out of range");
   static const std::vector<std::string_view> kLevels{"trace", "debug", "info", "warn", "error", "critical", "off"};
   bool level_known = false;
@@ -108,7 +108,7 @@ void check_config(const app::Config& c) {
     }
     check(again == spec, "a -p spec does not read back");
   }
-  for (const auto& rule : c.egress.rules()) {
+  for (const auto& rule : c.forward.egress.rules()) {
     check(rule.text == rule.canonical_text(), "an egress rule's text is not canonical");
     check(rule.first_port <= rule.last_port, "an egress rule's port range is reversed");
   }

@@ -2,10 +2,16 @@
 // and exit code 2.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "app/config.h"
+#include "app/version.h"
+#include "stack/guest_guard.h"
 
 namespace vznet::app {
 namespace {
@@ -40,10 +46,10 @@ TEST(Config, AcceptsEveryFlag) {
   EXPECT_EQ(c.listen[1].kind, virtio::ListenUri::Kind::unixgram);
   EXPECT_EQ(c.gateway(), (Ipv4Address{10, 9, 0, 1}));
   EXPECT_EQ(c.mtu, 65520);
-  EXPECT_EQ(c.max_flows, 100u);
-  EXPECT_EQ(c.connect_timeout, std::chrono::seconds(3));
-  EXPECT_EQ(c.tcp_timeout, std::chrono::seconds(600));
-  EXPECT_EQ(c.udp_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(c.forward.max_flows, 100u);
+  EXPECT_EQ(c.forward.connect_timeout, std::chrono::seconds(3));
+  EXPECT_EQ(c.forward.tcp_idle_timeout, std::chrono::seconds(600));
+  EXPECT_EQ(c.forward.udp_idle_timeout, std::chrono::seconds(30));
   EXPECT_TRUE(c.exit_on_disconnect);
 }
 
@@ -125,6 +131,94 @@ TEST(Config, MacAndNameParsing) {
   EXPECT_FALSE(normalize_dns_name("."));
   EXPECT_FALSE(normalize_dns_name(std::string(64, 'a') + ".com"));
   EXPECT_FALSE(normalize_dns_name("a b.com"));
+}
+
+// Every default is written once, in the struct that uses it: no flags give exactly the structs' defaults, and
+// the help text shows them.
+TEST(Config, NoFlagsGiveTheStructsDefaults) {
+  auto outcome = parse({});
+  ASSERT_TRUE(outcome.config);
+  const Config& c = *outcome.config;
+  const stack::StackConfig network;
+  const forward::ForwardConfig forward;
+  EXPECT_EQ(c.subnet, network.subnet);
+  EXPECT_EQ(c.gateway(), network.gateway);
+  EXPECT_EQ(c.mtu, network.mtu);
+  EXPECT_EQ(c.forward.connect_timeout, forward.connect_timeout);
+  EXPECT_EQ(c.forward.tcp_idle_timeout, forward.tcp_idle_timeout);
+  EXPECT_EQ(c.forward.udp_idle_timeout, forward.udp_idle_timeout);
+  EXPECT_EQ(c.forward.max_flows, forward.max_flows);
+  EXPECT_EQ(c.forward.max_flows_per_guest, forward.max_flows_per_guest);
+  EXPECT_EQ(c.forward.max_flows_per_published_port, forward.max_flows_per_published_port);
+  EXPECT_EQ(c.forward.max_pending_dials, forward.max_pending_dials);
+  EXPECT_EQ(c.forward.egress_log, forward.egress_log);
+  EXPECT_EQ(c.dhcp.lease_time, stack::DhcpConfig{}.lease_time);
+  // The lower layers' own defaults describe the same network.
+  EXPECT_EQ(stack::DhcpConfig{}.subnet, network.subnet);
+  EXPECT_EQ(stack::DhcpConfig{}.gateway, network.gateway);
+  EXPECT_EQ(stack::DhcpConfig{}.dns_server, network.gateway);
+  EXPECT_EQ(stack::DhcpConfig{}.mtu, network.mtu);
+  EXPECT_EQ(stack::GuardConfig{}.subnet, network.subnet);
+  EXPECT_EQ(stack::GuardConfig{}.gateway, network.gateway);
+  EXPECT_EQ(stack::GuardConfig{}.gateway_mac, network.gateway_mac);
+  EXPECT_EQ(dns::DnsConfig{}.gateway, network.gateway);
+}
+
+TEST(Config, HelpShowsTheStructsDefaults) {
+  auto outcome = parse({"--help"});
+  const forward::ForwardConfig forward;
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"--subnet", stack::StackConfig{}.subnet.to_string()},
+      {"--mtu", std::to_string(stack::StackConfig{}.mtu)},
+      {"--max-flows", std::to_string(forward.max_flows)},
+      {"--max-flows-per-guest", std::to_string(forward.max_flows_per_guest)},
+      {"--max-flows-per-published-port", std::to_string(forward.max_flows_per_published_port)},
+      {"--max-pending-connects", std::to_string(forward.max_pending_dials)},
+      {"--connect-timeout", std::to_string(forward.connect_timeout.count())},
+      {"--tcp-timeout", std::to_string(forward.tcp_idle_timeout.count())},
+      {"--udp-timeout", std::to_string(forward.udp_idle_timeout.count())},
+      {"--lease-time", std::to_string(stack::DhcpConfig{}.lease_time.count())},
+  };
+  for (const auto& [flag, value] : expected) {
+    std::istringstream lines(outcome.message);
+    std::string line, shown;
+    while (std::getline(lines, line)) {
+      if (line.rfind("  " + flag + " ", 0) == 0) shown = line.substr(line.rfind('=') + 1);
+    }
+    EXPECT_EQ(shown, value) << flag;
+  }
+}
+
+// The README's flag table (a second text for users) says what --help says: for every flag with a default in
+// --help, the table's default column holds the same value.
+TEST(Config, ReadmeFlagTableShowsTheDefaults) {
+  std::ifstream readme(VZNET_README);
+  ASSERT_TRUE(readme) << VZNET_README;
+  std::map<std::string, std::string> table;  // "--max-flows" -> "16384"
+  const std::regex row(R"(^\| `(--[a-z-]+)[^`]*` \| `?([^|`]*?)`? \|)");
+  std::string line;
+  std::smatch m;
+  while (std::getline(readme, line)) {
+    if (std::regex_search(line, m, row)) table[m[1]] = m[2];
+  }
+  std::istringstream help(parse({"--help"}).message);
+  const std::regex with_default(R"(^  (--[a-z-]+) .*=(\S+)$)");
+  int compared = 0;
+  while (std::getline(help, line)) {
+    if (!std::regex_match(line, m, with_default)) continue;
+    ASSERT_TRUE(table.contains(m[1])) << m[1] << " is not in the README's flag table";
+    EXPECT_EQ(table[m[1]], m[2]) << m[1];
+    ++compared;
+  }
+  EXPECT_GE(compared, 10);
+}
+
+TEST(Config, VersionComesFromTheProject) {
+  EXPECT_TRUE(std::regex_match(std::string(kVersion), std::regex(R"(\d+\.\d+\.\d+)"))) << kVersion;
+  auto outcome = parse({"--version"});
+  EXPECT_FALSE(outcome.config);
+  EXPECT_EQ(outcome.exit_code, 0);
+  EXPECT_EQ(outcome.message, "vznet " + std::string(kVersion) + "\n");
 }
 
 TEST(Config, HelpIsNotAnError) {
