@@ -75,7 +75,6 @@ class Stack final : public virtio::GuestNetwork {
   tcp_pcb_listen* catch_all_listener() const { return listener_; }
   udp_pcb* catch_all_udp() const { return udp_catch_all_; }
   err_t on_tcp_accept(tcp_pcb* pcb, err_t err);
-  /// Frees the TIME_WAIT pcb of `key`'s 4-tuple, if lwIP holds one, so a new SYN opens a new connection.
   void on_udp(pbuf* p, const ip_addr_t* src, std::uint16_t src_port);
 
   /// The guest-facing netif, for in-stack services that send with udp_sendto_if_src() (the DHCP server).
@@ -104,8 +103,8 @@ class Stack final : public virtio::GuestNetwork {
   std::chrono::steady_clock::time_point timer_due_ = std::chrono::steady_clock::time_point::max();
   bool reinjecting_ = false;
   virtio::PortId current_port_ = 0;
-  std::vector<std::uint8_t> output_scratch_;
-  std::unordered_set<std::uint16_t> local_tcp_ports_;  ///< see serve_tcp_locally()  ///< linearizes chained pbufs for the switch
+  std::vector<std::uint8_t> output_scratch_;  ///< linearizes chained pbufs for the switch
+  std::unordered_set<std::uint16_t> local_tcp_ports_;  ///< see serve_tcp_locally()
   static Stack* instance_;
 };
 

@@ -100,7 +100,7 @@
 #define LWIP_NETIF_TX_SINGLE_PBUF 0
 #define ETH_PAD_SIZE 0
 
-/* ---- Hooks: vznet's catch-all (see stack/catch_all.h for the theory of operation) ---- */
+/* ---- Hooks: vznet's catch-all (see stack/catch_all.cpp for the theory of operation) ---- */
 #define LWIP_HOOK_FILENAME "vznet_lwip_hooks.h"
 #define LWIP_HOOK_IP4_INPUT(pbuf, input_netif) vznet_hook_ip4_input((pbuf), (input_netif))
 #define LWIP_HOOK_IP4_ACCEPT_ANY_UNICAST(netif) 1 /* our only netif is the guest's: accept everything */
