@@ -175,8 +175,8 @@ void Runtime::start() {
     spdlog::info("signal {}: shutting down", signal);
     shutdown();
   });
-  arm_counter_report();
-  arm_quiet_check();
+  every(report_timer_, kCounterReportInterval, &Runtime::report_counters);
+  every(quiet_timer_, kQuietCheckInterval, &Runtime::check_quiet);
 }
 
 void Runtime::start_api() {
@@ -231,21 +231,13 @@ void Runtime::on_guest_detached() {
   }
 }
 
-void Runtime::arm_counter_report() {
-  report_timer_.expires_after(kCounterReportInterval);
-  report_timer_.async_wait([this](const std::error_code& ec) {
+void Runtime::every(asio::steady_timer& timer, std::chrono::steady_clock::duration interval,
+                    void (Runtime::*tick)()) {
+  timer.expires_after(interval);
+  timer.async_wait([this, &timer, interval, tick](const std::error_code& ec) {
     if (ec) return;
-    report_counters();
-    arm_counter_report();
-  });
-}
-
-void Runtime::arm_quiet_check() {
-  quiet_timer_.expires_after(kQuietCheckInterval);
-  quiet_timer_.async_wait([this](const std::error_code& ec) {
-    if (ec) return;
-    check_quiet();
-    arm_quiet_check();
+    (this->*tick)();
+    every(timer, interval, tick);
   });
 }
 

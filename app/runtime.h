@@ -62,9 +62,9 @@ class Runtime final {
   /// After a guest port detached: with --exit-on-disconnect, shuts down.
   void on_guest_detached();
   void start_api();
-  void arm_counter_report();
+  /// Calls `tick` every `interval` on `timer`, until the timer is cancelled (shutdown).
+  void every(asio::steady_timer& timer, std::chrono::steady_clock::duration interval, void (Runtime::*tick)());
   void report_counters();
-  void arm_quiet_check();
   /// If the link carried (almost) nothing since the last check, gives the freed memory back (see
   /// return_free_memory): once after traffic, and again when the heap shrank since (queues free their storage
   /// a moment after they empty).
