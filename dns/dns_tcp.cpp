@@ -10,6 +10,7 @@
 
 #include <asio/post.hpp>
 
+#include "base/byte_order.h"
 #include "lwip/tcp.h"
 
 namespace vznet::dns {
@@ -151,7 +152,7 @@ void DnsTcpService::process_input(Connection& c) {
   c.processing = true;
   while (!c.closing && c.in_flight < kMaxTcpQueriesInFlight && c.output.size() <= kMaxTcpOutput &&
          c.input.size() >= 2) {
-    const std::size_t length = (std::size_t{c.input[0]} << 8) | c.input[1];
+    const std::size_t length = base::load_be16(c.input, 0);
     if (c.input.size() - 2 < length) break;
     const Bytes message(c.input.begin() + 2, c.input.begin() + 2 + static_cast<std::ptrdiff_t>(length));
     c.input.erase(c.input.begin(), c.input.begin() + 2 + static_cast<std::ptrdiff_t>(length));
@@ -168,8 +169,7 @@ void DnsTcpService::reply(ConnectionId id, std::span<const std::uint8_t> message
   if (it == connections_.end()) return;  // the guest went away meanwhile
   Connection& c = *it->second;
   if (!c.closing && message.size() <= kMaxMessageSize) {
-    c.output.push_back(static_cast<std::uint8_t>(message.size() >> 8));
-    c.output.push_back(static_cast<std::uint8_t>(message.size()));
+    base::append_be16(c.output, static_cast<std::uint16_t>(message.size()));
     c.output.insert(c.output.end(), message.begin(), message.end());
     flush(c);
   }

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 
+#include "base/byte_order.h"
 #include "forward/icmp_socket.h"
 
 namespace vznet::forward {
@@ -43,14 +44,11 @@ void IcmpFlow::send_echo(const stack::IcmpEcho& echo) {
   icmp[0] = 8;  // echo request
   icmp[1] = 0;
   icmp[2] = icmp[3] = 0;
-  icmp[4] = static_cast<std::uint8_t>(echo.identifier >> 8);
-  icmp[5] = static_cast<std::uint8_t>(echo.identifier);
-  icmp[6] = static_cast<std::uint8_t>(echo.sequence >> 8);
-  icmp[7] = static_cast<std::uint8_t>(echo.sequence);
+  base::store_be16(icmp + 4, echo.identifier);
+  base::store_be16(icmp + 6, echo.sequence);
   std::memcpy(icmp + 8, echo.data.data(), echo.data.size());
   const std::uint16_t checksum = internet_checksum({icmp, length});
-  icmp[2] = static_cast<std::uint8_t>(checksum >> 8);
-  icmp[3] = static_cast<std::uint8_t>(checksum);
+  base::store_be16(icmp + 2, checksum);
   if (::send(socket_.native_handle(), icmp, length, 0) < 0) return;
   ctx_.counters.add(ForwardEvent::icmp_echo_sent);
   count_to_host(echo.data.size());

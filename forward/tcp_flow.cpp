@@ -14,6 +14,7 @@
 
 #include <asio/ip/address_v4.hpp>
 
+#include "base/byte_order.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 
@@ -54,7 +55,7 @@ std::uint8_t unreachable_code(const std::error_code& ec) {
 std::uint32_t TcpFlow::sequence_of(const pbuf* ip_packet) {
   const auto* ip = static_cast<const std::uint8_t*>(ip_packet->payload);
   const std::uint8_t* tcp = ip + static_cast<std::size_t>(ip[0] & 0x0F) * 4;
-  return (std::uint32_t{tcp[4]} << 24) | (std::uint32_t{tcp[5]} << 16) | (std::uint32_t{tcp[6]} << 8) | tcp[7];
+  return base::load_be32(tcp + 4);
 }
 
 TcpFlow::TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context, pbuf* syn)

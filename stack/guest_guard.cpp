@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/byte_order.h"
 #include "stack/dhcp_message.h"
 
 namespace vznet::stack {
@@ -29,8 +30,6 @@ constexpr std::size_t kYiaddrOffset = 16;
 constexpr std::size_t kChaddrOffset = 28;
 constexpr std::array<std::uint8_t, 4> kMagicCookie{99, 130, 83, 99};
 
-std::uint16_t read16(ByteSpan b, std::size_t at) { return static_cast<std::uint16_t>((b[at] << 8) | b[at + 1]); }
-std::uint32_t read32(ByteSpan b, std::size_t at) { return (std::uint32_t{read16(b, at)} << 16) | read16(b, at + 2); }
 MacBytes mac_at(ByteSpan b, std::size_t at) {
   MacBytes mac;
   std::copy_n(b.begin() + static_cast<std::ptrdiff_t>(at), mac.size(), mac.begin());
@@ -50,13 +49,13 @@ struct Ipv4View {
 std::optional<Ipv4View> parse_ipv4(ByteSpan ip) {
   if (ip.size() < kIpv4MinHeader || (ip[0] >> 4) != 4) return std::nullopt;
   const std::size_t header = static_cast<std::size_t>(ip[0] & 0x0F) * 4;
-  const std::size_t total = read16(ip, 2);
+  const std::size_t total = base::load_be16(ip, 2);
   if (header < kIpv4MinHeader || total < header || total > ip.size()) return std::nullopt;
   Ipv4View view;
-  view.source = Ipv4Address{read32(ip, 12)};
-  view.destination = Ipv4Address{read32(ip, 16)};
+  view.source = Ipv4Address{base::load_be32(ip, 12)};
+  view.destination = Ipv4Address{base::load_be32(ip, 16)};
   view.protocol = ip[9];
-  view.first_fragment = (read16(ip, 6) & 0x1FFF) == 0;
+  view.first_fragment = (base::load_be16(ip, 6) & 0x1FFF) == 0;
   view.payload = ip.subspan(header, total - header);
   return view;
 }
@@ -68,9 +67,10 @@ struct UdpView {
 
 std::optional<UdpView> parse_udp(ByteSpan udp) {
   if (udp.size() < kUdpHeader) return std::nullopt;
-  const std::size_t length = read16(udp, 4);
+  const std::size_t length = base::load_be16(udp, 4);
   if (length < kUdpHeader) return std::nullopt;
-  return UdpView{read16(udp, 0), read16(udp, 2), udp.subspan(kUdpHeader, std::min(length, udp.size()) - kUdpHeader)};
+  return UdpView{base::load_be16(udp, 0), base::load_be16(udp, 2),
+                 udp.subspan(kUdpHeader, std::min(length, udp.size()) - kUdpHeader)};
 }
 
 /// The first option `code` of a BOOTP payload with the DHCP magic cookie (the options field only, as the
@@ -105,14 +105,14 @@ std::optional<dhcp::MessageType> message_type(ByteSpan dhcp) {
 /// The address a RELEASE, DECLINE or INFORM is about, as the server reads it: ciaddr (RELEASE), option 50
 /// (DECLINE), ciaddr or else the IP source (INFORM). nullopt for other messages, or when none is named.
 std::optional<Ipv4Address> named_address(dhcp::MessageType type, Ipv4Address source, ByteSpan dhcp) {
-  const Ipv4Address ciaddr{read32(dhcp, kCiaddrOffset)};
+  const Ipv4Address ciaddr{base::load_be32(dhcp, kCiaddrOffset)};
   std::optional<Ipv4Address> named;
   switch (type) {
     case dhcp::MessageType::release: named = ciaddr; break;
     case dhcp::MessageType::inform: named = ciaddr.is_unspecified() ? source : ciaddr; break;
     case dhcp::MessageType::decline:
       if (auto requested = find_option(dhcp, dhcp::option::requested_address); requested && requested->size() == 4) {
-        named = Ipv4Address{read32(*requested, 0)};
+        named = Ipv4Address{base::load_be32(*requested, 0)};
       }
       break;
     default: return std::nullopt;
@@ -154,7 +154,7 @@ GuestGuard::Decision GuestGuard::decide(virtio::PortId port, PortState& state, v
     return {Admission::drop, GuardDrop::foreign_mac};
   }
   const ByteSpan payload = frame.subspan(kEthernetHeader);
-  switch (read16(frame, 12)) {
+  switch (base::load_be16(frame, 12)) {
     case kEtherTypeIpv4:
       return decide_ipv4(port, state, payload);
     case kEtherTypeArp:
@@ -219,14 +219,14 @@ GuestGuard::Decision GuestGuard::decide_dhcp_client(virtio::PortId port, PortSta
 }
 
 GuestGuard::Decision GuestGuard::decide_arp(const PortState& state, ByteSpan arp) const {
-  if (arp.size() < kArpEthernetIpv4 || read16(arp, 0) != 1 || read16(arp, 2) != kEtherTypeIpv4 || arp[4] != 6 ||
-      arp[5] != 4) {
+  if (arp.size() < kArpEthernetIpv4 || base::load_be16(arp, 0) != 1 || base::load_be16(arp, 2) != kEtherTypeIpv4 ||
+      arp[4] != 6 || arp[5] != 4) {
     return {Admission::drop, GuardDrop::malformed};
   }
-  const Ipv4Address sender{read32(arp, 14)};
+  const Ipv4Address sender{base::load_be32(arp, 14)};
   if (mac_at(arp, 8) != *state.mac) return {Admission::drop, GuardDrop::arp_spoof};
   // Sender IP 0.0.0.0 is an RFC 5227 probe, which claims nothing; only a request can be one.
-  const bool claims_nothing = sender.is_unspecified() && read16(arp, 6) == kArpRequest;
+  const bool claims_nothing = sender.is_unspecified() && base::load_be16(arp, 6) == kArpRequest;
   if (!claims_nothing && !state.owns(sender)) return {Admission::drop, GuardDrop::arp_spoof};
   return {Admission::forward};
 }
@@ -236,7 +236,7 @@ void GuestGuard::to_guest(virtio::PortId port, virtio::Frame frame) {
   if (it == ports_.end() || !it->second.mac) return;
   // Only the stack's DHCP server is believed: Ethernet and IP source are the gateway's (guests cannot use its
   // MAC, and their server messages never get past admit()).
-  if (frame.size() < kEthernetHeader || read16(frame, 12) != kEtherTypeIpv4 ||
+  if (frame.size() < kEthernetHeader || base::load_be16(frame, 12) != kEtherTypeIpv4 ||
       mac_at(frame, 6) != config_.gateway_mac) {
     return;
   }
@@ -257,7 +257,7 @@ void GuestGuard::snoop_dhcp_reply(virtio::PortId port, PortState& state, ByteSpa
     state.leased.reset();
     return;
   }
-  const Ipv4Address address{read32(dhcp, kYiaddrOffset)};
+  const Ipv4Address address{base::load_be32(dhcp, kYiaddrOffset)};
   // An ACK to an INFORM carries no yiaddr; an address outside the subnet is nothing the server would give.
   if (type != dhcp::MessageType::ack || address.is_unspecified() || !config_.subnet.contains(address)) return;
   for (auto& [id, other] : ports_) {
