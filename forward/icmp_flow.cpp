@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/byte_order.h"
+#include "base/internet_checksum.h"
 #include "forward/icmp_socket.h"
 
 namespace vznet::forward {
@@ -16,14 +17,6 @@ namespace {
 std::array<std::uint8_t, 65535> g_icmp_buffer;
 /// Replies handled per readiness event before yielding to other flows.
 constexpr int kMaxRepliesPerTurn = 32;
-
-std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes) {
-  std::uint32_t sum = 0;
-  for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) sum += static_cast<std::uint32_t>((bytes[i] << 8) | bytes[i + 1]);
-  if (bytes.size() % 2 != 0) sum += static_cast<std::uint32_t>(bytes.back() << 8);
-  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum);
-}
 }  // namespace
 
 IcmpFlow::IcmpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context)
@@ -47,7 +40,7 @@ void IcmpFlow::send_echo(const stack::IcmpEcho& echo) {
   base::store_be16(icmp + 4, echo.identifier);
   base::store_be16(icmp + 6, echo.sequence);
   std::memcpy(icmp + 8, echo.data.data(), echo.data.size());
-  const std::uint16_t checksum = internet_checksum({icmp, length});
+  const std::uint16_t checksum = base::internet_checksum({icmp, length});
   base::store_be16(icmp + 2, checksum);
   if (::send(socket_.native_handle(), icmp, length, 0) < 0) return;
   ctx_.counters.add(ForwardEvent::icmp_echo_sent);
