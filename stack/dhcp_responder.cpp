@@ -29,7 +29,7 @@ std::size_t reply_limit(const Message& m, std::uint16_t mtu) {
 }
 
 std::string describe(const DhcpClient& c) {
-  return c.hostname.empty() ? format_mac(c.mac) : format_mac(c.mac) + " (" + c.hostname + ")";
+  return c.hostname.empty() ? base::format_mac(c.mac) : base::format_mac(c.mac) + " (" + c.hostname + ")";
 }
 
 std::uint32_t seconds(std::chrono::seconds s) { return static_cast<std::uint32_t>(s.count()); }
@@ -117,7 +117,7 @@ void DhcpResponder::note_foreign_client_id(const Message& m, const DhcpClient& c
   counters_.count(DhcpEvent::foreign_client_id);
   foreign_log_.log(spdlog::level::warn,
                    "DHCP: {} from {} carries the client identifier of {}'s lease on {}: ignored, served by its MAC",
-                   to_string(m.type), describe(client), format_mac(holder->mac), holder->address.to_string());
+                   to_string(m.type), describe(client), base::format_mac(holder->mac), holder->address.to_string());
 }
 
 void DhcpResponder::refuse_not_holder(DhcpDrop reason, const Message& m, const DhcpClient& client,
@@ -214,7 +214,7 @@ void DhcpResponder::on_release(const Message& m, const DhcpClient& client, DhcpT
 
 DhcpOutgoing DhcpResponder::nak(const Message& m, Ipv4Address address, const char* why) {
   counters_.count(DhcpEvent::nak);
-  lease_log_.log(spdlog::level::info, "DHCP: NAK {} for {}: {}", address.to_string(), format_mac(m.mac()), why);
+  lease_log_.log(spdlog::level::info, "DHCP: NAK {} for {}: {}", address.to_string(), base::format_mac(m.mac()), why);
   std::vector<ReplyOption> options{{option::server_identifier, dhcp::address(config_.gateway)},
                                    {option::message, dhcp::Bytes(why, why + std::char_traits<char>::length(why))}};
   if (const dhcp::Bytes* id = m.find(option::client_identifier)) options.push_back({option::client_identifier, *id});

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "base/mac_address.h"
 #include "forward/rate_limited_log.h"
 #include "stack/dhcp_config.h"
 #include "stack/dhcp_counters.h"
@@ -22,7 +23,7 @@ struct DhcpOutgoing {
   /// The asking client's MAC (chaddr), the reply's Ethernet destination whatever `destination` is: the switch
   /// then delivers it to that guest's port only (the guard pins chaddr to the sending port's MAC), so no
   /// other guest sees a reply, nor the client identifier it echoes (issue 12).
-  MacBytes client_mac{};
+  base::MacAddress client_mac{};
 };
 
 class DhcpResponder {

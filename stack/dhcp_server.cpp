@@ -111,7 +111,8 @@ void DhcpServer::send(const DhcpOutgoing& reply) {
   std::memcpy(client.addr, reply.client_mac.data(), ETH_HWADDR_LEN);
   const err_t err = ethernet_output(guests, p, reinterpret_cast<const eth_addr*>(guests->hwaddr), &client, ETHTYPE_IP);
   if (err != ERR_OK) {
-    spdlog::debug("DHCP: reply to {} not sent (lwIP error {})", format_mac(reply.client_mac), static_cast<int>(err));
+    spdlog::debug("DHCP: reply to {} not sent (lwIP error {})", base::format_mac(reply.client_mac),
+                  static_cast<int>(err));
   }
 }
 

@@ -30,12 +30,6 @@ constexpr std::size_t kYiaddrOffset = 16;
 constexpr std::size_t kChaddrOffset = 28;
 constexpr std::array<std::uint8_t, 4> kMagicCookie{99, 130, 83, 99};
 
-MacBytes mac_at(ByteSpan b, std::size_t at) {
-  MacBytes mac;
-  std::copy_n(b.begin() + static_cast<std::ptrdiff_t>(at), mac.size(), mac.begin());
-  return mac;
-}
-bool is_group(const MacBytes& mac) { return (mac[0] & 0x01) != 0; }
 
 /// The IPv4 header fields a verdict needs, and the bytes after the header (within the total length).
 struct Ipv4View {
@@ -136,7 +130,7 @@ Admission GuestGuard::admit(virtio::PortId port, virtio::Frame frame) {
     counters_.drop(decision.reason);
     if (learning) state = PortState{};  // a dropped first frame teaches nothing
   } else if (learning) {
-    spdlog::debug("guest port {}: MAC {}{}", port, format_mac(*state.mac),
+    spdlog::debug("guest port {}: MAC {}{}", port, base::format_mac(*state.mac),
                   state.reserved ? ", reserved " + state.reserved->to_string() : std::string{});
   }
   return decision.admission;
@@ -144,8 +138,8 @@ Admission GuestGuard::admit(virtio::PortId port, virtio::Frame frame) {
 
 GuestGuard::Decision GuestGuard::decide(virtio::PortId port, PortState& state, virtio::Frame frame) {
   if (frame.size() < kEthernetHeader) return {Admission::drop, GuardDrop::malformed};
-  const MacBytes source = mac_at(frame, 6);
-  if (is_group(source)) return {Admission::drop, GuardDrop::foreign_mac};
+  const base::MacAddress source = base::mac_at(frame, 6);
+  if (base::is_group(source)) return {Admission::drop, GuardDrop::foreign_mac};
   if (!state.mac) {
     if (source == config_.gateway_mac || mac_in_use(source, port)) return {Admission::drop, GuardDrop::mac_taken};
     state.mac = source;  // judged as if the MAC were the port's; admit() undoes this if the frame is dropped
@@ -198,7 +192,7 @@ GuestGuard::Decision GuestGuard::decide_dhcp_client(virtio::PortId port, PortSta
     return {Admission::drop, GuardDrop::ip_spoof};
   }
   // A request for another MAC would let one guest drain the pool or take a reservation: one port, one client.
-  if (dhcp.size() >= kChaddrOffset + 6 && mac_at(dhcp, kChaddrOffset) != *state.mac) {
+  if (dhcp.size() >= kChaddrOffset + 6 && base::mac_at(dhcp, kChaddrOffset) != *state.mac) {
     return {Admission::drop, GuardDrop::foreign_mac};
   }
   const std::optional<dhcp::MessageType> type = message_type(dhcp);
@@ -206,7 +200,7 @@ GuestGuard::Decision GuestGuard::decide_dhcp_client(virtio::PortId port, PortSta
     const std::optional<Ipv4Address> named = named_address(*type, source, dhcp);
     if (!named || !state.owns(*named)) {
       not_holder_log_.log(spdlog::level::warn, "guest port {} ({}): DHCP {} about {}, which it does not hold: dropped",
-                          port, format_mac(*state.mac), dhcp::to_string(*type),
+                          port, base::format_mac(*state.mac), dhcp::to_string(*type),
                           named ? named->to_string() : std::string{"no address"});
       return {Admission::drop, GuardDrop::dhcp_not_holder};
     }
@@ -224,7 +218,7 @@ GuestGuard::Decision GuestGuard::decide_arp(const PortState& state, ByteSpan arp
     return {Admission::drop, GuardDrop::malformed};
   }
   const Ipv4Address sender{base::load_be32(arp, 14)};
-  if (mac_at(arp, 8) != *state.mac) return {Admission::drop, GuardDrop::arp_spoof};
+  if (base::mac_at(arp, 8) != *state.mac) return {Admission::drop, GuardDrop::arp_spoof};
   // Sender IP 0.0.0.0 is an RFC 5227 probe, which claims nothing; only a request can be one.
   const bool claims_nothing = sender.is_unspecified() && base::load_be16(arp, 6) == kArpRequest;
   if (!claims_nothing && !state.owns(sender)) return {Admission::drop, GuardDrop::arp_spoof};
@@ -237,7 +231,7 @@ void GuestGuard::to_guest(virtio::PortId port, virtio::Frame frame) {
   // Only the stack's DHCP server is believed: Ethernet and IP source are the gateway's (guests cannot use its
   // MAC, and their server messages never get past admit()).
   if (frame.size() < kEthernetHeader || base::load_be16(frame, 12) != kEtherTypeIpv4 ||
-      mac_at(frame, 6) != config_.gateway_mac) {
+      base::mac_at(frame, 6) != config_.gateway_mac) {
     return;
   }
   const std::optional<Ipv4View> ip = parse_ipv4(frame.subspan(kEthernetHeader));
@@ -248,7 +242,7 @@ void GuestGuard::to_guest(virtio::PortId port, virtio::Frame frame) {
 }
 
 void GuestGuard::snoop_dhcp_reply(virtio::PortId port, PortState& state, ByteSpan dhcp) {
-  if (dhcp.size() < dhcp::kOptionsOffset || dhcp[0] != kBootReply || mac_at(dhcp, kChaddrOffset) != *state.mac) {
+  if (dhcp.size() < dhcp::kOptionsOffset || dhcp[0] != kBootReply || base::mac_at(dhcp, kChaddrOffset) != *state.mac) {
     return;  // a reply to another port's guest (broadcasts reach every port)
   }
   const std::optional<dhcp::MessageType> type = message_type(dhcp);
@@ -267,12 +261,12 @@ void GuestGuard::snoop_dhcp_reply(virtio::PortId port, PortState& state, ByteSpa
   state.leased = address;
 }
 
-bool GuestGuard::mac_in_use(const MacBytes& mac, virtio::PortId except) const {
+bool GuestGuard::mac_in_use(const base::MacAddress& mac, virtio::PortId except) const {
   return std::any_of(ports_.begin(), ports_.end(),
                      [&](const auto& entry) { return entry.first != except && entry.second.mac == mac; });
 }
 
-std::optional<Ipv4Address> GuestGuard::reservation(const MacBytes& mac) const {
+std::optional<Ipv4Address> GuestGuard::reservation(const base::MacAddress& mac) const {
   for (const DhcpStatic& s : config_.statics) {
     if (s.mac == mac) return s.address;
   }

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/mac_address.h"
 #include "forward/rate_limited_log.h"
 #include "stack/dhcp_config.h"
 #include "stack/ipv4_address.h"
@@ -51,7 +52,7 @@ struct GuardCounters {
 struct GuardConfig {
   Ipv4Subnet subnet = *Ipv4Subnet::parse("192.168.64.0/24");
   Ipv4Address gateway{192, 168, 64, 1};
-  MacBytes gateway_mac{0x5a, 0x94, 0xef, 0x76, 0x7a, 0x01};
+  base::MacAddress gateway_mac{0x5a, 0x94, 0xef, 0x76, 0x7a, 0x01};
   /// --dhcp-static: the port whose MAC is listed may use that address without a DHCP exchange.
   std::vector<DhcpStatic> statics;
 };
@@ -59,7 +60,7 @@ struct GuardConfig {
 /// One guest port as the guard sees it (for the control API).
 struct GuardedPort {
   virtio::PortId port = 0;
-  std::optional<MacBytes> mac;          ///< learned from its first admitted frame
+  std::optional<base::MacAddress> mac;          ///< learned from its first admitted frame
   std::optional<Ipv4Address> leased;    ///< from the last DHCP ACK delivered to it
   std::optional<Ipv4Address> reserved;  ///< --dhcp-static for its MAC
   /// The address the port may send from: the leased one, else the reserved one.
@@ -103,7 +104,7 @@ class GuestGuard final : public virtio::FrameFilter {
 
  private:
   struct PortState {
-    std::optional<MacBytes> mac;
+    std::optional<base::MacAddress> mac;
     std::optional<Ipv4Address> leased;
     std::optional<Ipv4Address> reserved;
     bool owns(Ipv4Address a) const { return (leased && *leased == a) || (reserved && *reserved == a); }
@@ -120,8 +121,8 @@ class GuestGuard final : public virtio::FrameFilter {
   Decision decide_dhcp_client(virtio::PortId port, PortState& state, Ipv4Address source,
                               std::span<const std::uint8_t> dhcp);
   Decision decide_arp(const PortState& state, std::span<const std::uint8_t> arp) const;
-  bool mac_in_use(const MacBytes& mac, virtio::PortId except) const;
-  std::optional<Ipv4Address> reservation(const MacBytes& mac) const;
+  bool mac_in_use(const base::MacAddress& mac, virtio::PortId except) const;
+  std::optional<Ipv4Address> reservation(const base::MacAddress& mac) const;
   void snoop_dhcp_reply(virtio::PortId port, PortState& state, std::span<const std::uint8_t> dhcp);
 
   GuardConfig config_;

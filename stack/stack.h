@@ -13,6 +13,7 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "base/mac_address.h"
 #include "lwip/netif.h"
 #include "stack/guest_traffic.h"
 #include "stack/ipv4_address.h"
@@ -34,7 +35,7 @@ struct StackConfig {
   Ipv4Subnet subnet = *Ipv4Subnet::parse("192.168.64.0/24");
   Ipv4Address gateway{192, 168, 64, 1};
   std::uint16_t mtu = 1500;
-  virtio::MacAddress gateway_mac{0x5a, 0x94, 0xef, 0x76, 0x7a, 0x01};  ///< locally administered
+  base::MacAddress gateway_mac{0x5a, 0x94, 0xef, 0x76, 0x7a, 0x01};  ///< locally administered
 };
 
 class Stack final : public virtio::GuestNetwork {

@@ -8,6 +8,8 @@
 namespace vznet::stack {
 namespace {
 
+using base::MacAddress;
+
 using namespace std::chrono_literals;
 namespace option = dhcp::option;
 
@@ -15,8 +17,8 @@ const Ipv4Address kGateway{192, 168, 64, 1};
 const Ipv4Address kAllOnes{255, 255, 255, 255};
 const Ipv4Address kFirst{192, 168, 64, 2};
 const Ipv4Address kSecond{192, 168, 64, 3};
-constexpr MacBytes kMac{0x52, 0x54, 0, 0, 0, 1};
-constexpr MacBytes kThiefMac{0x52, 0x54, 0, 0, 0, 2};
+constexpr MacAddress kMac{0x52, 0x54, 0, 0, 0, 1};
+constexpr MacAddress kThiefMac{0x52, 0x54, 0, 0, 0, 2};
 /// Option 61 as most clients send it: type 1 (Ethernet) and the MAC. Replies echo it to whoever sees them.
 const dhcp::ReplyOption kHolderId{dhcp::option::client_identifier, {1, 0x52, 0x54, 0, 0, 0, 1}};
 
@@ -30,7 +32,7 @@ Ipv4Address yiaddr(const DhcpOutgoing& reply) {
 class DhcpResponderTest : public ::testing::Test {
  protected:
   std::optional<DhcpOutgoing> send(dhcp::MessageType type, const std::vector<dhcp::ReplyOption>& options,
-                                   Ipv4Address ciaddr = {}, Ipv4Address source = {}, const MacBytes& mac = kMac) {
+                                   Ipv4Address ciaddr = {}, Ipv4Address source = {}, const MacAddress& mac = kMac) {
     dhcp::Message m;
     m.type = type;
     m.ciaddr = ciaddr;
@@ -172,7 +174,7 @@ TEST_F(DhcpTheftTest, ReleaseDeclineAndInformFromAnotherMacAreCountedDrops) {
 
 TEST_F(DhcpResponderTest, UnusableConfigThrowsWithTheReason) {
   DhcpConfig config;
-  config.statics = {{MacBytes{2, 0, 0, 0, 0, 1}, kGateway}};
+  config.statics = {{MacAddress{2, 0, 0, 0, 0, 1}, kGateway}};
   try {
     DhcpResponder responder(config, counters_);
     FAIL() << "accepted the gateway's address as a reservation";
