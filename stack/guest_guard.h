@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "base/mac_address.h"
-#include "forward/rate_limited_log.h"
+#include "base/rate_limited_log.h"
 #include "stack/dhcp_config.h"
 #include "stack/ipv4_address.h"
 #include "virtio/port_switch.h"
@@ -128,7 +128,7 @@ class GuestGuard final : public virtio::FrameFilter {
   GuardConfig config_;
   GuardCounters counters_;
   std::map<virtio::PortId, PortState> ports_;
-  RateLimitedLog not_holder_log_;  ///< a guest can send these as fast as it likes
+  base::RateLimitedLog not_holder_log_;  ///< a guest can send these as fast as it likes
 };
 
 }  // namespace vznet::stack
