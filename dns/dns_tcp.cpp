@@ -104,7 +104,7 @@ void DnsTcpService::on_error(void* arg, err_t) {
 
 err_t DnsTcpService::accept(tcp_pcb* pcb) {
   if (connections_.size() >= kMaxTcpConnections) {
-    counters_.add(DnsEvent::tcp_refused);
+    counters_.events.add(DnsEvent::tcp_refused);
     tcp_abort(pcb);
     return ERR_ABRT;
   }
@@ -118,7 +118,7 @@ err_t DnsTcpService::accept(tcp_pcb* pcb) {
   tcp_err(pcb, &DnsTcpService::on_error);
   tcp_nagle_disable(pcb);  // each reply is complete: send it now, not when the previous one is acknowledged
   connections_.emplace(c->id, std::move(c));
-  counters_.add(DnsEvent::tcp_accepted);
+  counters_.events.add(DnsEvent::tcp_accepted);
   arm_sweep();
   return ERR_OK;
 }
@@ -157,7 +157,7 @@ void DnsTcpService::process_input(Connection& c) {
     const Bytes message(c.input.begin() + 2, c.input.begin() + 2 + static_cast<std::ptrdiff_t>(length));
     c.input.erase(c.input.begin(), c.input.begin() + 2 + static_cast<std::ptrdiff_t>(length));
     ++c.in_flight;
-    counters_.add(DnsEvent::tcp_query);
+    counters_.events.add(DnsEvent::tcp_query);
     handler_(c.id, message);  // may reply at once (zone answers)
   }
   c.processing = false;
@@ -263,7 +263,7 @@ void DnsTcpService::sweep() {
   const auto now = std::chrono::steady_clock::now();
   for (auto& [id, c] : connections_) {
     if (c->closing || c->in_flight > 0 || now - c->last_activity < idle_timeout_) continue;
-    counters_.add(DnsEvent::tcp_idle_closed);
+    counters_.events.add(DnsEvent::tcp_idle_closed);
     close(*c, !c->output.empty());  // a guest that stopped reading gets an RST, not a FIN after the data
   }
   reap();

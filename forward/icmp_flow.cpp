@@ -43,7 +43,7 @@ void IcmpFlow::send_echo(const stack::IcmpEcho& echo) {
   const std::uint16_t checksum = base::internet_checksum({icmp, length});
   base::store_be16(icmp + 2, checksum);
   if (::send(socket_.native_handle(), icmp, length, 0) < 0) return;
-  ctx_.counters.add(ForwardEvent::icmp_echo_sent);
+  ctx_.counters.events.add(ForwardEvent::icmp_echo_sent);
   count_to_host(echo.data.size());
 }
 

@@ -96,7 +96,7 @@ int Stack::on_ip4_input(pbuf* p) {
   const std::size_t total_len = p->len >= kIpv4MinHeader ? base::load_be16(ip + 2) : 0;
   if (p->len < kIpv4MinHeader || (ip[0] >> 4) != 4 || header_len < kIpv4MinHeader || p->len < header_len ||
       total_len < header_len || total_len > p->tot_len) {
-    counters_.drop(StackDrop::malformed_ip);
+    counters_.drops.add(StackDrop::malformed_ip);
     return consume();
   }
   const bool fragmented = (base::load_be16(ip + 6) & 0x3FFF) != 0;  // MF set or offset non-zero
@@ -107,17 +107,17 @@ int Stack::on_ip4_input(pbuf* p) {
   const bool dhcp_request =
       protocol == IpProtocol::udp && read_udp_destination_port(ip, header_len, total_len) == kDhcpServerPort;
   if (source.is_unspecified() && !dhcp_request) {
-    counters_.drop(StackDrop::unspecified_source);
+    counters_.drops.add(StackDrop::unspecified_source);
     return consume();
   }
 
   if (protocol == IpProtocol::tcp) {
     if (fragmented) {
-      counters_.drop(StackDrop::tcp_fragment);
+      counters_.drops.add(StackDrop::tcp_fragment);
       return consume();
     }
     if (total_len < header_len + kTcpMinHeader) {
-      counters_.drop(StackDrop::malformed_ip);
+      counters_.drops.add(StackDrop::malformed_ip);
       return consume();
     }
     const std::uint8_t* tcp = ip + header_len;
@@ -125,11 +125,11 @@ int Stack::on_ip4_input(pbuf* p) {
     if ((flags & (TCP_SYN | TCP_ACK)) != TCP_SYN) return 0;
     if (is_gateway(destination) && local_tcp_ports_.contains(base::load_be16(tcp + 2))) return 0;  // served in-stack
     if (is_broadcast_or_multicast(config_.subnet, destination)) {
-      counters_.drop(StackDrop::broadcast_flow);
+      counters_.drops.add(StackDrop::broadcast_flow);
       return consume();
     }
     if (traffic_ == nullptr) {
-      counters_.drop(StackDrop::no_handler);
+      counters_.drops.add(StackDrop::no_handler);
       return consume();
     }
     FlowKey key{IpProtocol::tcp, {source, base::load_be16(tcp)}, {destination, base::load_be16(tcp + 2)}};
@@ -140,17 +140,17 @@ int Stack::on_ip4_input(pbuf* p) {
 
   if (protocol == IpProtocol::icmp && !is_gateway(destination)) {
     if (fragmented) {
-      counters_.drop(StackDrop::malformed_ip);
+      counters_.drops.add(StackDrop::malformed_ip);
       return consume();
     }
     if (total_len < header_len + kIcmpEchoHeader || p->len < header_len + kIcmpEchoHeader) {
-      counters_.drop(StackDrop::malformed_ip);
+      counters_.drops.add(StackDrop::malformed_ip);
       return consume();
     }
     const std::uint8_t* icmp = ip + header_len;
     if (icmp[0] != ICMP_ECHO) return 0;  // errors from the guest: lwIP reads and ignores them
     if (is_broadcast_or_multicast(config_.subnet, destination)) {
-      counters_.drop(StackDrop::broadcast_flow);
+      counters_.drops.add(StackDrop::broadcast_flow);
       return consume();
     }
     const std::size_t ip_total = std::min<std::size_t>(total_len, p->len);
@@ -159,7 +159,7 @@ int Stack::on_ip4_input(pbuf* p) {
                     {icmp + kIcmpEchoHeader, ip_total - header_len - kIcmpEchoHeader}, p};
       traffic_->icmp_echo_request(echo);
     } else {
-      counters_.drop(StackDrop::no_handler);
+      counters_.drops.add(StackDrop::no_handler);
     }
     return consume();
   }
@@ -181,11 +181,11 @@ void Stack::on_udp(pbuf* p, const ip_addr_t* src, std::uint16_t src_port) {
   const std::uint8_t* udp = ip + static_cast<std::size_t>(ip[0] & 0x0F) * 4;
   const Ipv4Address destination{lwip_ntohl(ip4_addr_get_u32(ip4_current_dest_addr()))};
   if (is_broadcast_or_multicast(config_.subnet, destination)) {
-    counters_.drop(StackDrop::broadcast_flow);
+    counters_.drops.add(StackDrop::broadcast_flow);
     return;
   }
   if (traffic_ == nullptr) {
-    counters_.drop(StackDrop::no_handler);
+    counters_.drops.add(StackDrop::no_handler);
     return;
   }
   FlowKey key{IpProtocol::udp, {Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(src)))}, src_port},

@@ -127,7 +127,7 @@ Admission GuestGuard::admit(virtio::PortId port, virtio::Frame frame) {
   const bool learning = !state.mac;
   const Decision decision = decide(port, state, frame);
   if (decision.admission == Admission::drop) {
-    counters_.drop(decision.reason);
+    counters_.drops.add(decision.reason);
     if (learning) state = PortState{};  // a dropped first frame teaches nothing
   } else if (learning) {
     spdlog::debug("guest port {}: MAC {}{}", port, base::format_mac(*state.mac),

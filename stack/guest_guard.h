@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/counters.h"
 #include "base/mac_address.h"
 #include "base/rate_limited_log.h"
 #include "stack/dhcp_config.h"
@@ -42,9 +43,7 @@ static_assert(!kGuardDropNames.back().empty(), "every GuardDrop needs a name");
 
 /// The guard's drops by reason. Plain integers, one thread (the loop's).
 struct GuardCounters {
-  std::array<std::uint64_t, static_cast<std::size_t>(GuardDrop::count_)> drops{};
-  void drop(GuardDrop reason) { ++drops[static_cast<std::size_t>(reason)]; }
-  std::uint64_t dropped(GuardDrop reason) const { return drops[static_cast<std::size_t>(reason)]; }
+  base::Counts<GuardDrop> drops;
 };
 
 /// What the guard needs to know about the network. app/ fills it from StackConfig (subnet, gateway,

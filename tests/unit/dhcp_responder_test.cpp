@@ -60,7 +60,7 @@ class DhcpResponderTest : public ::testing::Test {
 
 TEST_F(DhcpResponderTest, RequestNamingNoAddressIsACountedDrop) {
   EXPECT_FALSE(send(dhcp::MessageType::request, {}));
-  EXPECT_EQ(counters_.dropped(DhcpDrop::no_address), 1u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::no_address), 1u);
 }
 
 TEST_F(DhcpResponderTest, InformWithoutCiaddrIsAnsweredAtItsSource) {
@@ -104,8 +104,8 @@ TEST_F(DhcpResponderTest, ReleaseAndDeclineForAnotherServerAreIgnored) {
   const dhcp::ReplyOption other_server{option::server_identifier, dhcp::address(Ipv4Address{192, 168, 64, 9})};
   EXPECT_FALSE(send(dhcp::MessageType::decline, {other_server, {option::requested_address, dhcp::address(offered)}}));
   EXPECT_FALSE(send(dhcp::MessageType::release, {other_server}, offered));
-  EXPECT_EQ(counters_.counted(DhcpEvent::decline), 0u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::release), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::decline), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::release), 0u);
 }
 
 /// Issue 12: the holder (kMac, kHolderId) has kFirst; another MAC sends the holder's client identifier.
@@ -131,8 +131,8 @@ TEST_F(DhcpTheftTest, RequestWithTheHoldersIdentifierIsNakedAndCounted) {
   ASSERT_TRUE(nak);
   EXPECT_EQ(reply_type(*nak), 6);
   EXPECT_EQ(nak->client_mac, kThiefMac) << "to the port that asked";
-  EXPECT_EQ(counters_.counted(DhcpEvent::nak), 1u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::foreign_client_id), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::nak), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::foreign_client_id), 1u);
   expect_holder_keeps_the_lease();
   auto renewing = send(dhcp::MessageType::request, {kHolderId}, kFirst, {}, kThiefMac);  // RENEWING: ciaddr
   ASSERT_TRUE(renewing);
@@ -147,7 +147,7 @@ TEST_F(DhcpTheftTest, DiscoverWithTheHoldersIdentifierGetsAnAddressOfItsOwn) {
   EXPECT_EQ(reply_type(*offer), 2);
   EXPECT_EQ(yiaddr(*offer), kSecond);
   EXPECT_EQ(offer->client_mac, kThiefMac);
-  EXPECT_EQ(counters_.counted(DhcpEvent::foreign_client_id), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::foreign_client_id), 1u);
   expect_holder_keeps_the_lease();
   auto ack = send(dhcp::MessageType::request, {kHolderId, address_option(option::requested_address, kFirst)});
   ASSERT_TRUE(ack) << "the holder renews as before";
@@ -160,12 +160,12 @@ TEST_F(DhcpTheftTest, ReleaseDeclineAndInformFromAnotherMacAreCountedDrops) {
                     {}, kThiefMac));
   EXPECT_FALSE(send(dhcp::MessageType::inform, {kHolderId}, kFirst, kFirst, kThiefMac));
   EXPECT_FALSE(send(dhcp::MessageType::inform, {}, {}, kFirst, kThiefMac)) << "INFORM from the holder's address";
-  EXPECT_EQ(counters_.dropped(DhcpDrop::release_not_holder), 1u);
-  EXPECT_EQ(counters_.dropped(DhcpDrop::decline_not_holder), 1u);
-  EXPECT_EQ(counters_.dropped(DhcpDrop::inform_not_holder), 2u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::release), 0u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::decline), 0u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::inform_ack), 0u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::release_not_holder), 1u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::decline_not_holder), 1u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::inform_not_holder), 2u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::release), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::decline), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::inform_ack), 0u);
   expect_holder_keeps_the_lease();
   auto inform = send(dhcp::MessageType::inform, {}, kFirst, kFirst);
   ASSERT_TRUE(inform) << "the holder's own INFORM is answered";

@@ -129,7 +129,7 @@ struct GuestGuardTest : ::testing::Test {
   GuestGuard guard{config};
 
   Admission from(PortId port, const Bytes& frame) { return guard.admit(port, frame); }
-  std::uint64_t dropped(GuardDrop reason) const { return guard.counters().dropped(reason); }
+  std::uint64_t dropped(GuardDrop reason) const { return guard.counters().drops.get(reason); }
   std::uint64_t total_drops() const {
     std::uint64_t n = 0;
     for (std::uint64_t d : guard.counters().drops) n += d;
