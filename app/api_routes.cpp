@@ -9,6 +9,7 @@
 
 #include "app/process_resources.h"
 #include "app/runtime.h"
+#include "base/mac_address.h"
 #include "forward/tcp_flow.h"
 
 namespace vznet::app {
@@ -68,7 +69,7 @@ json leases(Runtime& rt) {
   const auto now = dhcp->now();
   for (const stack::Lease& lease : dhcp->lease_snapshot()) {
     out.push_back({{"address", lease.address.to_string()},
-                   {"mac", stack::format_mac(lease.mac)},
+                   {"mac", base::format_mac(lease.mac)},
                    {"hostname", lease.hostname},
                    {"state", stack::kLeaseStateNames[static_cast<std::size_t>(lease.state)]},
                    {"static", lease.is_static},

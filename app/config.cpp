@@ -9,6 +9,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "base/mac_address.h"
+
 namespace vznet::app {
 
 namespace {
@@ -56,24 +58,6 @@ const char* const kFooter =
 ParseOutcome usage_error(const std::string& message) { return {std::nullopt, 2, "vznet: " + message}; }
 
 }  // namespace
-
-std::optional<virtio::MacAddress> parse_mac(std::string_view text) {
-  if (text.size() != 17) return std::nullopt;
-  virtio::MacAddress mac{};
-  for (std::size_t i = 0; i < 6; ++i) {
-    if (i > 0 && text[i * 3 - 1] != ':' && text[i * 3 - 1] != '-') return std::nullopt;
-    unsigned value = 0;
-    for (char c : text.substr(i * 3, 2)) {
-      value <<= 4;
-      if (c >= '0' && c <= '9') value |= static_cast<unsigned>(c - '0');
-      else if (c >= 'a' && c <= 'f') value |= static_cast<unsigned>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') value |= static_cast<unsigned>(c - 'A' + 10);
-      else return std::nullopt;
-    }
-    mac[i] = static_cast<std::uint8_t>(value);
-  }
-  return mac;
-}
 
 std::optional<std::string> normalize_dns_name(std::string_view text) {
   if (!text.empty() && text.back() == '.') text.remove_suffix(1);
@@ -135,7 +119,7 @@ std::optional<std::string> parse_dhcp_and_dns(Config& config, const std::string&
   }
   for (const auto& text : statics) {
     auto eq = text.find('=');
-    auto mac = parse_mac(std::string_view(text).substr(0, eq));
+    auto mac = base::parse_mac(std::string_view(text).substr(0, eq));
     auto address = eq == std::string::npos ? std::nullopt : Ipv4Address::parse(std::string_view(text).substr(eq + 1));
     if (!mac || !address) return "--dhcp-static " + text + ": expected MAC=IP, e.g. 52:54:00:12:34:56=192.168.64.10";
     dhcp.statics.push_back({*mac, *address});

@@ -17,7 +17,6 @@
 #include "stack/ipv4_address.h"
 #include "stack/stack_config.h"
 #include "virtio/listener.h"
-#include "virtio/port_switch.h"
 
 namespace vznet::app {
 
@@ -60,8 +59,6 @@ struct ParseOutcome {
 
 ParseOutcome parse_command_line(int argc, const char* const* argv);
 
-/// "52:54:00:12:34:56" (also with '-'); nullopt if malformed.
-std::optional<virtio::MacAddress> parse_mac(std::string_view text);
 /// A DNS name as a user may write it: labels of letters, digits and '-', 1..63 each, 253 in all; one
 /// trailing dot allowed. Returns it in lower case without the dot.
 std::optional<std::string> normalize_dns_name(std::string_view text);

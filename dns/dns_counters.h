@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "base/counters.h"
+
 namespace vznet::dns {
 
 enum class DnsEvent : std::uint8_t {
@@ -37,9 +39,7 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(DnsEvent:
     "tcp_accepted",      "tcp_refused",      "tcp_idle_closed"};
 
 struct DnsCounters {
-  std::array<std::uint64_t, static_cast<std::size_t>(DnsEvent::count_)> events{};
-  void add(DnsEvent e) { ++events[static_cast<std::size_t>(e)]; }
-  std::uint64_t get(DnsEvent e) const { return events[static_cast<std::size_t>(e)]; }
+  base::Counts<DnsEvent> events;
 };
 
 }  // namespace vznet::dns

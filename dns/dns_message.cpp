@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/byte_order.h"
+
 namespace vznet::dns {
 
 namespace {
@@ -12,38 +14,19 @@ namespace {
 constexpr std::size_t kRecordFixedSize = 10;  // type, class, TTL, RDLENGTH after the owner name
 constexpr std::size_t kQuestionFixedSize = 4;  // type, class after the name
 
-std::uint16_t read16(std::span<const std::uint8_t> m, std::size_t at) {
-  return static_cast<std::uint16_t>((m[at] << 8) | m[at + 1]);
-}
-
-void put16(Bytes& out, std::uint16_t v) {
-  out.push_back(static_cast<std::uint8_t>(v >> 8));
-  out.push_back(static_cast<std::uint8_t>(v));
-}
-
-void put32(Bytes& out, std::uint32_t v) {
-  put16(out, static_cast<std::uint16_t>(v >> 16));
-  put16(out, static_cast<std::uint16_t>(v));
-}
-
-void write16(std::span<std::uint8_t> m, std::size_t at, std::uint16_t v) {
-  m[at] = static_cast<std::uint8_t>(v >> 8);
-  m[at + 1] = static_cast<std::uint8_t>(v);
-}
-
 void put_header(Bytes& out, const Header& h) {
-  put16(out, h.id);
-  put16(out, h.flags);
-  put16(out, h.qdcount);
-  put16(out, h.ancount);
-  put16(out, h.nscount);
-  put16(out, h.arcount);
+  base::append_be16(out, h.id);
+  base::append_be16(out, h.flags);
+  base::append_be16(out, h.qdcount);
+  base::append_be16(out, h.ancount);
+  base::append_be16(out, h.nscount);
+  base::append_be16(out, h.arcount);
 }
 
 void put_question(Bytes& out, const Question& q) {
   out.insert(out.end(), q.name.wire.begin(), q.name.wire.end());
-  put16(out, q.type);
-  put16(out, q.klass);
+  base::append_be16(out, q.type);
+  base::append_be16(out, q.klass);
 }
 
 /// Response flags for a query: QR, the query's opcode and RD, RA (vznet offers recursion), the rcode.
@@ -59,9 +42,9 @@ bool skip_record(std::span<const std::uint8_t> m, std::size_t& offset, std::uint
                  bool& owner_is_root) {
   auto owner = read_name(m, offset);
   if (!owner || m.size() - offset < kRecordFixedSize) return false;
-  type = read16(m, offset);
-  klass = read16(m, offset + 2);
-  const std::size_t rdlength = read16(m, offset + 8);
+  type = base::load_be16(m, offset);
+  klass = base::load_be16(m, offset + 2);
+  const std::size_t rdlength = base::load_be16(m, offset + 8);
   offset += kRecordFixedSize;
   if (m.size() - offset < rdlength) return false;
   offset += rdlength;
@@ -73,7 +56,8 @@ bool skip_record(std::span<const std::uint8_t> m, std::size_t& offset, std::uint
 
 std::optional<Header> parse_header(std::span<const std::uint8_t> m) {
   if (m.size() < kHeaderSize) return std::nullopt;
-  return Header{read16(m, 0), read16(m, 2), read16(m, 4), read16(m, 6), read16(m, 8), read16(m, 10)};
+  return Header{base::load_be16(m, 0), base::load_be16(m, 2), base::load_be16(m, 4),
+                base::load_be16(m, 6), base::load_be16(m, 8), base::load_be16(m, 10)};
 }
 
 std::optional<Name> Name::from_text(std::string_view text) {
@@ -141,7 +125,7 @@ std::optional<Name> read_name(std::span<const std::uint8_t> m, std::size_t& offs
     const std::uint8_t length = m[pos];
     if ((length & 0xC0) == 0xC0) {
       if (pos + 1 >= m.size()) return std::nullopt;
-      const std::size_t target = (static_cast<std::size_t>(length & 0x3F) << 8) | m[pos + 1];
+      const std::size_t target = base::load_be16(m, pos) & 0x3FFFu;
       // Strictly backwards, below every position already visited: each jump lowers run_start, so a chain
       // of pointers ends after at most `offset` jumps and can never loop. Never into the header: no name lives
       // there, and a name read from header bytes changes when the header does (fit_udp() rewrites it).
@@ -186,7 +170,7 @@ ParsedQuery parse_query(std::span<const std::uint8_t> m) {
   std::size_t offset = kHeaderSize;
   auto name = read_name(m, offset);
   if (!name || m.size() - offset < kQuestionFixedSize) return result;
-  Query query{h, Question{std::move(*name), read16(m, offset), read16(m, offset + 2)}, std::nullopt};
+  Query query{h, Question{std::move(*name), base::load_be16(m, offset), base::load_be16(m, offset + 2)}, std::nullopt};
   offset += kQuestionFixedSize;
 
   const std::size_t records = std::size_t{h.ancount} + h.nscount + h.arcount;
@@ -216,11 +200,11 @@ Bytes build_response(const Query& query, Rcode rcode, std::span<const AnswerReco
   put_header(out, h);
   put_question(out, query.question);
   for (const AnswerRecord& record : answers) {
-    put16(out, 0xC000 | kHeaderSize);  // the question's name, right after the header
-    put16(out, record.type);
-    put16(out, kClassIn);
-    put32(out, record.ttl);
-    put16(out, static_cast<std::uint16_t>(record.rdata.size()));
+    base::append_be16(out, 0xC000 | kHeaderSize);  // the question's name, right after the header
+    base::append_be16(out, record.type);
+    base::append_be16(out, kClassIn);
+    base::append_be32(out, record.ttl);
+    base::append_be16(out, static_cast<std::uint16_t>(record.rdata.size()));
     out.insert(out.end(), record.rdata.begin(), record.rdata.end());
   }
   return out;
@@ -239,7 +223,7 @@ Bytes build_error(const Header& query_header, const Question* question, Rcode rc
 Bytes fit_udp(Bytes answer, std::size_t limit) {
   if (answer.size() <= limit || answer.size() < kHeaderSize) return answer;
   const std::span<const std::uint8_t> m{answer};
-  std::uint16_t questions = read16(m, 4);
+  std::uint16_t questions = base::load_be16(m, 4);
   std::size_t end = kHeaderSize;
   for (std::uint16_t i = 0; i < questions; ++i) {
     if (!read_name(m, end) || m.size() - end < kQuestionFixedSize) {
@@ -255,11 +239,11 @@ Bytes fit_udp(Bytes answer, std::size_t limit) {
   }
   answer.resize(end);
   const std::span<std::uint8_t> out{answer};
-  write16(out, 2, static_cast<std::uint16_t>(read16(out, 2) | Header::kTc));
-  write16(out, 4, questions);
-  write16(out, 6, 0);
-  write16(out, 8, 0);
-  write16(out, 10, 0);
+  base::store_be16(out, 2, static_cast<std::uint16_t>(base::load_be16(out, 2) | Header::kTc));
+  base::store_be16(out, 4, questions);
+  base::store_be16(out, 6, 0);
+  base::store_be16(out, 8, 0);
+  base::store_be16(out, 10, 0);
   return answer;
 }
 
@@ -269,16 +253,16 @@ Bytes build_query(std::uint16_t id, const Name& name, std::uint16_t type, std::o
   put_question(out, Question{name, type, kClassIn});
   if (edns_udp_size) {
     out.push_back(0);  // owner: the root
-    put16(out, type::opt);
-    put16(out, *edns_udp_size);
-    put32(out, 0);  // extended RCODE, version 0, no flags
-    put16(out, 0);  // no options
+    base::append_be16(out, type::opt);
+    base::append_be16(out, *edns_udp_size);
+    base::append_be32(out, 0);  // extended RCODE, version 0, no flags
+    base::append_be16(out, 0);  // no options
   }
   return out;
 }
 
 void set_id(std::span<std::uint8_t> message, std::uint16_t id) {
-  if (message.size() >= kHeaderSize) write16(message, 0, id);
+  if (message.size() >= kHeaderSize) base::store_be16(message, 0, id);
 }
 
 Bytes ptr_rdata(const Name& name) { return Bytes(name.wire.begin(), name.wire.end()); }

@@ -96,7 +96,7 @@ void DnsServer::on_udp(pbuf* p, const ip_addr_t* source, std::uint16_t port) {
   stack::PbufPtr owner{p};
   Bytes message(p->tot_len);
   pbuf_copy_partial(p, message.data(), p->tot_len, 0);
-  counters_.add(DnsEvent::udp_query);
+  counters_.events.add(DnsEvent::udp_query);
   handle(message, Origin{{Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(source)))}, port}, std::nullopt});
 }
 
@@ -104,16 +104,16 @@ void DnsServer::handle(std::span<const std::uint8_t> message, const Origin& orig
   ParsedQuery parsed = parse_query(message);
   switch (parsed.problem) {
     case QueryProblem::no_header:
-      counters_.add(DnsEvent::dropped_no_header);
+      counters_.events.add(DnsEvent::dropped_no_header);
       return no_response(origin);
     case QueryProblem::is_response:
-      counters_.add(DnsEvent::dropped_response);
+      counters_.events.add(DnsEvent::dropped_response);
       return no_response(origin);
     case QueryProblem::not_implemented:
-      counters_.add(DnsEvent::not_implemented);
+      counters_.events.add(DnsEvent::not_implemented);
       return respond(origin, build_error(*parsed.header, nullptr, Rcode::not_implemented), kClassicUdpSize);
     case QueryProblem::malformed:
-      counters_.add(DnsEvent::format_error);
+      counters_.events.add(DnsEvent::format_error);
       log_.log(spdlog::level::debug, "dns: malformed query from {}: FORMERR", origin.guest.to_string());
       return respond(origin, build_error(*parsed.header, nullptr, Rcode::format_error), kClassicUdpSize);
     case QueryProblem::none:
@@ -122,14 +122,14 @@ void DnsServer::handle(std::span<const std::uint8_t> message, const Origin& orig
   const Query& query = *parsed.query;
   Zone::Lookup lookup = zone_.lookup(query.question);
   if (lookup.verdict == Zone::Verdict::forward) return forward(query, message, origin);
-  counters_.add(DnsEvent::zone_answer);
+  counters_.events.add(DnsEvent::zone_answer);
   const Rcode rcode = lookup.verdict == Zone::Verdict::nx_domain ? Rcode::name_error : Rcode::no_error;
   respond(origin, build_response(query, rcode, lookup.records, true), udp_answer_limit(query));
 }
 
 void DnsServer::forward(const Query& query, std::span<const std::uint8_t> message, const Origin& origin) {
   if (pending_.size() >= config_.max_pending) {
-    counters_.add(DnsEvent::pending_limit);
+    counters_.events.add(DnsEvent::pending_limit);
     log_.log(spdlog::level::warn, "dns: {} queries already wait for the upstream; SERVFAIL for {}",
              pending_.size(), query.question.name.to_text());
     return respond_error(origin, query, Rcode::server_failure);
@@ -149,7 +149,7 @@ void DnsServer::forward(const Query& query, std::span<const std::uint8_t> messag
     });
   }
   arm_deadline();
-  counters_.add(DnsEvent::forwarded);
+  counters_.events.add(DnsEvent::forwarded);
   upstream_->send(upstream_query, [this, alive = std::weak_ptr<char>(alive_), upstream_id, serial](
                                       UpstreamError error, std::span<const std::uint8_t> answer) {
     if (!alive.expired()) on_upstream(upstream_id, serial, error, answer);
@@ -163,18 +163,18 @@ void DnsServer::on_upstream(std::uint16_t upstream_id, std::uint64_t serial, Ups
   Pending pending = std::move(it->second);
   pending_.erase(it);
   if (pending.timed_out) {
-    counters_.add(DnsEvent::late_answer);
+    counters_.events.add(DnsEvent::late_answer);
     return;
   }
   if (error != UpstreamError::none) {
-    counters_.add(DnsEvent::upstream_failure);
+    counters_.events.add(DnsEvent::upstream_failure);
     log_.log(spdlog::level::info, "dns: upstream {} for {} (type {}): SERVFAIL to {}", describe(error),
              pending.query.question.name.to_text(), pending.query.question.type, pending.origin.guest.to_string());
     return respond_error(pending.origin, pending.query, Rcode::server_failure);
   }
   Bytes reply(answer.begin(), answer.end());
   set_id(reply, pending.query.header.id);
-  counters_.add(DnsEvent::upstream_answer);
+  counters_.events.add(DnsEvent::upstream_answer);
   respond(pending.origin, std::move(reply), udp_answer_limit(pending.query));
 }
 
@@ -198,7 +198,7 @@ void DnsServer::on_deadline() {
     if (it == pending_.end() || it->second.serial != d.serial || it->second.timed_out) continue;
     // The entry stays until the upstream gives up too: it still holds the upstream ID and c-ares's state.
     it->second.timed_out = true;
-    counters_.add(DnsEvent::upstream_timeout);
+    counters_.events.add(DnsEvent::upstream_timeout);
     log_.log(spdlog::level::info, "dns: no upstream answer for {} within {} ms: SERVFAIL to {}",
              it->second.query.question.name.to_text(), config_.upstream_timeout.count(),
              it->second.origin.guest.to_string());
@@ -219,7 +219,7 @@ void DnsServer::respond(const Origin& origin, Bytes message, std::size_t udp_lim
   if (origin.connection) return tcp_->reply(*origin.connection, message);
   const std::size_t size = message.size();
   message = fit_udp(std::move(message), std::min(udp_limit, kMaxUdpAnswer));
-  if (message.size() != size) counters_.add(DnsEvent::truncated);
+  if (message.size() != size) counters_.events.add(DnsEvent::truncated);
   send_udp(origin.guest, message);
 }
 
@@ -234,14 +234,14 @@ void DnsServer::no_response(const Origin& origin) {
 void DnsServer::send_udp(const Ipv4Endpoint& guest, std::span<const std::uint8_t> message) {
   pbuf* p = pbuf_alloc(PBUF_TRANSPORT, static_cast<u16_t>(message.size()), PBUF_RAM);
   if (p == nullptr) {
-    counters_.add(DnsEvent::send_failed);
+    counters_.events.add(DnsEvent::send_failed);
     return;
   }
   stack::PbufPtr owner{p};
   pbuf_take(p, message.data(), static_cast<u16_t>(message.size()));
   ip_addr_t destination;
   ip_addr_set_ip4_u32_val(destination, lwip_htonl(guest.address.value));
-  if (udp_sendto(udp_, p, &destination, guest.port) != ERR_OK) counters_.add(DnsEvent::send_failed);
+  if (udp_sendto(udp_, p, &destination, guest.port) != ERR_OK) counters_.events.add(DnsEvent::send_failed);
   stack_.schedule_timers();
 }
 

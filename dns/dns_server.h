@@ -15,13 +15,13 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "base/rate_limited_log.h"
 #include "dns/dns_config.h"
 #include "dns/dns_counters.h"
 #include "dns/dns_message.h"
 #include "dns/dns_tcp.h"
 #include "dns/dns_zone.h"
 #include "dns/upstream_resolver.h"
-#include "forward/rate_limited_log.h"
 #include "stack/stack.h"
 
 struct udp_pcb;
@@ -93,7 +93,7 @@ class DnsServer {
   /// Upstream query IDs are random, not the guest's: a guest's IDs need not be unique across its sockets
   /// (or guests), and a predictable ID would make forging answers easier.
   std::mt19937 random_{std::random_device{}()};
-  RateLimitedLog log_;
+  base::RateLimitedLog log_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  ///< queued handlers do nothing once we are gone
 };
 

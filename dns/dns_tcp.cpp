@@ -10,6 +10,7 @@
 
 #include <asio/post.hpp>
 
+#include "base/byte_order.h"
 #include "lwip/tcp.h"
 
 namespace vznet::dns {
@@ -103,7 +104,7 @@ void DnsTcpService::on_error(void* arg, err_t) {
 
 err_t DnsTcpService::accept(tcp_pcb* pcb) {
   if (connections_.size() >= kMaxTcpConnections) {
-    counters_.add(DnsEvent::tcp_refused);
+    counters_.events.add(DnsEvent::tcp_refused);
     tcp_abort(pcb);
     return ERR_ABRT;
   }
@@ -117,7 +118,7 @@ err_t DnsTcpService::accept(tcp_pcb* pcb) {
   tcp_err(pcb, &DnsTcpService::on_error);
   tcp_nagle_disable(pcb);  // each reply is complete: send it now, not when the previous one is acknowledged
   connections_.emplace(c->id, std::move(c));
-  counters_.add(DnsEvent::tcp_accepted);
+  counters_.events.add(DnsEvent::tcp_accepted);
   arm_sweep();
   return ERR_OK;
 }
@@ -151,12 +152,12 @@ void DnsTcpService::process_input(Connection& c) {
   c.processing = true;
   while (!c.closing && c.in_flight < kMaxTcpQueriesInFlight && c.output.size() <= kMaxTcpOutput &&
          c.input.size() >= 2) {
-    const std::size_t length = (std::size_t{c.input[0]} << 8) | c.input[1];
+    const std::size_t length = base::load_be16(c.input, 0);
     if (c.input.size() - 2 < length) break;
     const Bytes message(c.input.begin() + 2, c.input.begin() + 2 + static_cast<std::ptrdiff_t>(length));
     c.input.erase(c.input.begin(), c.input.begin() + 2 + static_cast<std::ptrdiff_t>(length));
     ++c.in_flight;
-    counters_.add(DnsEvent::tcp_query);
+    counters_.events.add(DnsEvent::tcp_query);
     handler_(c.id, message);  // may reply at once (zone answers)
   }
   c.processing = false;
@@ -168,8 +169,7 @@ void DnsTcpService::reply(ConnectionId id, std::span<const std::uint8_t> message
   if (it == connections_.end()) return;  // the guest went away meanwhile
   Connection& c = *it->second;
   if (!c.closing && message.size() <= kMaxMessageSize) {
-    c.output.push_back(static_cast<std::uint8_t>(message.size() >> 8));
-    c.output.push_back(static_cast<std::uint8_t>(message.size()));
+    base::append_be16(c.output, static_cast<std::uint16_t>(message.size()));
     c.output.insert(c.output.end(), message.begin(), message.end());
     flush(c);
   }
@@ -263,7 +263,7 @@ void DnsTcpService::sweep() {
   const auto now = std::chrono::steady_clock::now();
   for (auto& [id, c] : connections_) {
     if (c->closing || c->in_flight > 0 || now - c->last_activity < idle_timeout_) continue;
-    counters_.add(DnsEvent::tcp_idle_closed);
+    counters_.events.add(DnsEvent::tcp_idle_closed);
     close(*c, !c->output.empty());  // a guest that stopped reading gets an RST, not a FIN after the data
   }
   reap();

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "base/byte_order.h"
+
 namespace vznet::dns {
 
 namespace {
@@ -87,9 +89,9 @@ Zone::Lookup Zone::lookup(const Question& question) const {
     result.verdict = Verdict::answer;
     if (!wants_a) return result;  // the name exists: NOERROR without data, never NXDOMAIN
     for (Ipv4Address a : it->second) {
-      result.records.push_back({type::a, kZoneTtlSeconds,
-                                Bytes{static_cast<std::uint8_t>(a.value >> 24), static_cast<std::uint8_t>(a.value >> 16),
-                                      static_cast<std::uint8_t>(a.value >> 8), static_cast<std::uint8_t>(a.value)}});
+      Bytes rdata;
+      base::append_be32(rdata, a.value);
+      result.records.push_back({type::a, kZoneTtlSeconds, std::move(rdata)});
     }
     return result;
   }

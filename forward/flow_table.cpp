@@ -40,11 +40,11 @@ bool FlowTable::admit(virtio::PortId port, PublishedShare published) {
   if (published != 0 && share_of(per_published_, published) >= limits_.max_per_published_port) return false;
   while (share_of(per_port_, port) + lingering_.count(port) >= limits_.max_per_guest) {
     if (!lingering_.abort_oldest(port)) return false;
-    counters_.add(ForwardEvent::tcp_linger_evicted);
+    counters_.events.add(ForwardEvent::tcp_linger_evicted);
   }
   while (by_id_.size() + lingering_.size() >= limits_.max_flows) {
     if (!lingering_.abort_oldest(std::nullopt)) return false;
-    counters_.add(ForwardEvent::tcp_linger_evicted);
+    counters_.events.add(ForwardEvent::tcp_linger_evicted);
   }
   return true;
 }
@@ -142,7 +142,7 @@ void FlowTable::arm_sweep() {
       if (Flow* flow = live<Flow>(id)) flow->tick(now);
     }
     for (std::size_t n = lingering_.abort_closed_before(now - limits_.max_linger); n > 0; --n) {
-      counters_.add(ForwardEvent::tcp_linger_timeout);
+      counters_.events.add(ForwardEvent::tcp_linger_timeout);
     }
     if (!by_id_.empty() || lingering_.size() != 0) arm_sweep();
   });

@@ -5,13 +5,13 @@
 #include <chrono>
 #include <cstddef>
 
+#include "base/rate_limited_log.h"
 #include "forward/buffer_budget.h"
 #include "forward/dial_target.h"
 #include "forward/egress_policy.h"
 #include "forward/forward_config.h"
 #include "forward/forward_counters.h"
 #include "forward/pending_dials.h"
-#include "forward/rate_limited_log.h"
 #include "stack/ipv4_address.h"
 #include "stack/stack.h"
 
@@ -21,7 +21,7 @@ struct ForwardContext {
   stack::Stack& stack;
   ForwardConfig config;
   ForwardCounters& counters;
-  RateLimitedLog flow_log{};
+  base::RateLimitedLog flow_log{};
   PendingDials pending_dials{};
   BufferBudget guest_to_host_budget{kMaxQueuedFootprintTotal};  ///< guest data queued for host sockets, all flows
   BufferBudget held_for_guests{config.max_held_for_guests};     ///< host data lwIP holds for the guests, all flows

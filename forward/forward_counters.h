@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "base/counters.h"
+
 namespace vznet::forward {
 
 enum class ForwardEvent : std::uint8_t {
@@ -50,9 +52,7 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(ForwardEv
     "tcp_linger_reused"};
 
 struct ForwardCounters {
-  std::array<std::uint64_t, static_cast<std::size_t>(ForwardEvent::count_)> events{};
-  void add(ForwardEvent e) { ++events[static_cast<std::size_t>(e)]; }
-  std::uint64_t get(ForwardEvent e) const { return events[static_cast<std::size_t>(e)]; }
+  base::Counts<ForwardEvent> events;
 };
 
 }  // namespace vznet::forward

@@ -30,7 +30,7 @@ Forwarder::~Forwarder() {
 bool Forwarder::admit_new_flow(const FlowKey& key) {
   const virtio::PortId port = ctx_.stack.current_port();
   if (table_.admit(port)) return true;
-  ctx_.counters.add(ForwardEvent::flow_limit);
+  ctx_.counters.events.add(ForwardEvent::flow_limit);
   ctx_.flow_log.log(spdlog::level::warn, "{}: refused, --max-flows ({}) or this guest's --max-flows-per-guest ({}) "
                     "reached", key.to_string(), ctx_.config.max_flows, ctx_.config.max_flows_per_guest);
   return false;
@@ -39,7 +39,7 @@ bool Forwarder::admit_new_flow(const FlowKey& key) {
 std::optional<Ipv4Endpoint> Forwarder::approve_dial(const FlowKey& key, ForwardEvent denied_event) {
   const DialTarget target = ctx_.dial_target(key.destination);
   if (!target.dialable()) {
-    ctx_.counters.add(ForwardEvent::unroutable_destination);
+    ctx_.counters.events.add(ForwardEvent::unroutable_destination);
     ctx_.flow_log.log(spdlog::level::info, "{}: refused: {}", key.to_string(), describe(*target.refusal));
     return std::nullopt;
   }
@@ -47,7 +47,7 @@ std::optional<Ipv4Endpoint> Forwarder::approve_dial(const FlowKey& key, ForwardE
   if (policy.empty() && !ctx_.config.egress_log) return target.endpoint;
   const EgressDecision decision = policy.decide(key.protocol, target.endpoint);
   if (!decision.allowed) {
-    ctx_.counters.add(denied_event);
+    ctx_.counters.events.add(denied_event);
     ctx_.flow_log.log(spdlog::level::warn, "{}: denied by egress policy ({})", key.to_string(), decision.describe());
     return std::nullopt;
   }
@@ -60,7 +60,7 @@ void Forwarder::make_room_for_a_dial(virtio::PortId port) {
     auto* oldest = table_.live<TcpFlow>(*ctx_.pending_dials.oldest(port));
     if (oldest == nullptr) break;  // cannot happen: a dial leaves the list before its flow is released
     if (oldest->settle_dial()) continue;  // it had connected (or failed): no longer pending
-    ctx_.counters.add(ForwardEvent::dial_evicted);
+    ctx_.counters.events.add(ForwardEvent::dial_evicted);
     ctx_.flow_log.log(spdlog::level::warn, "{}: dropped: guest port {} has {} connects in flight "
                       "(--max-pending-connects)", oldest->key().to_string(), port, ctx_.config.max_pending_dials);
     oldest->terminate();  // silently: its SYN may come again, as after a lost SYN-ACK
@@ -77,7 +77,7 @@ Forwarder::SynVerdict Forwarder::tcp_syn(const FlowKey& key, pbuf* packet) {
   // a guest whose peer closed first keeps none and reuses the port at once) has forgotten it: lwIP would
   // answer the new SYN with an ACK of the old connection and the connect would hang. RFC 6191 lets a host
   // accept such a SYN; the host socket keeps the real TIME_WAIT towards the server.
-  if (table_.lingering().abort(key)) ctx_.counters.add(ForwardEvent::tcp_linger_reused);
+  if (table_.lingering().abort(key)) ctx_.counters.events.add(ForwardEvent::tcp_linger_reused);
   const auto target = admit_new_flow(key) ? approve_dial(key, ForwardEvent::egress_denied_tcp) : std::nullopt;
   if (!target) {
     ctx_.stack.send_tcp_reset(key, TcpFlow::sequence_of(packet) + 1);
@@ -131,7 +131,7 @@ void Forwarder::icmp_echo_request(const stack::IcmpEcho& echo) {
       return;
     }
     if (icmp_unavailable_) {
-      ctx_.counters.add(ForwardEvent::icmp_unavailable);
+      ctx_.counters.events.add(ForwardEvent::icmp_unavailable);
       return;
     }
     if (!admit_new_flow(key)) return;
@@ -141,7 +141,7 @@ void Forwarder::icmp_echo_request(const stack::IcmpEcho& echo) {
       flow->terminate();
       if (opened.ping_sockets_refused) {
         icmp_unavailable_ = true;
-        ctx_.counters.add(ForwardEvent::icmp_unavailable);
+        ctx_.counters.events.add(ForwardEvent::icmp_unavailable);
         spdlog::warn("ICMP echo to remote hosts is disabled: this host does not permit ICMP datagram sockets "
                      "({}); on Linux allow them with sysctl net.ipv4.ping_group_range", opened.error.message());
       } else {

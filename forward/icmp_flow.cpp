@@ -6,6 +6,8 @@
 #include <array>
 #include <cstring>
 
+#include "base/byte_order.h"
+#include "base/internet_checksum.h"
 #include "forward/icmp_socket.h"
 
 namespace vznet::forward {
@@ -15,14 +17,6 @@ namespace {
 std::array<std::uint8_t, 65535> g_icmp_buffer;
 /// Replies handled per readiness event before yielding to other flows.
 constexpr int kMaxRepliesPerTurn = 32;
-
-std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes) {
-  std::uint32_t sum = 0;
-  for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) sum += static_cast<std::uint32_t>((bytes[i] << 8) | bytes[i + 1]);
-  if (bytes.size() % 2 != 0) sum += static_cast<std::uint32_t>(bytes.back() << 8);
-  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
-  return static_cast<std::uint16_t>(~sum);
-}
 }  // namespace
 
 IcmpFlow::IcmpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context)
@@ -43,16 +37,13 @@ void IcmpFlow::send_echo(const stack::IcmpEcho& echo) {
   icmp[0] = 8;  // echo request
   icmp[1] = 0;
   icmp[2] = icmp[3] = 0;
-  icmp[4] = static_cast<std::uint8_t>(echo.identifier >> 8);
-  icmp[5] = static_cast<std::uint8_t>(echo.identifier);
-  icmp[6] = static_cast<std::uint8_t>(echo.sequence >> 8);
-  icmp[7] = static_cast<std::uint8_t>(echo.sequence);
+  base::store_be16(icmp + 4, echo.identifier);
+  base::store_be16(icmp + 6, echo.sequence);
   std::memcpy(icmp + 8, echo.data.data(), echo.data.size());
-  const std::uint16_t checksum = internet_checksum({icmp, length});
-  icmp[2] = static_cast<std::uint8_t>(checksum >> 8);
-  icmp[3] = static_cast<std::uint8_t>(checksum);
+  const std::uint16_t checksum = base::internet_checksum({icmp, length});
+  base::store_be16(icmp + 2, checksum);
   if (::send(socket_.native_handle(), icmp, length, 0) < 0) return;
-  ctx_.counters.add(ForwardEvent::icmp_echo_sent);
+  ctx_.counters.events.add(ForwardEvent::icmp_echo_sent);
   count_to_host(echo.data.size());
 }
 

@@ -1,6 +1,8 @@
 // macOS echo replies (see icmp_socket.h): they arrive with their IP header in front.
 #include "forward/icmp_socket.h"
 
+#include "base/byte_order.h"
+
 namespace vznet::forward {
 
 std::optional<EchoReply> parse_echo_reply(std::span<const std::uint8_t> received) {
@@ -10,7 +12,7 @@ std::optional<EchoReply> parse_echo_reply(std::span<const std::uint8_t> received
   if (received.size() < ip_header + 8) return std::nullopt;
   auto icmp = received.subspan(ip_header);
   if (icmp[0] != kEchoReply) return std::nullopt;
-  return EchoReply{static_cast<std::uint16_t>((icmp[6] << 8) | icmp[7]), icmp.subspan(8)};
+  return EchoReply{base::load_be16(icmp, 6), icmp.subspan(8)};
 }
 
 }  // namespace vznet::forward

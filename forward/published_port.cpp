@@ -95,7 +95,7 @@ std::optional<Ipv4Endpoint> PublishedPort::guest_target() {
   std::optional<Ipv4Address> address = guest_address_;
   if (!address) address = env_.first_guest();
   if (!address || !env_.guest_attached()) {
-    env_.ctx.counters.add(ForwardEvent::inbound_no_guest);
+    env_.ctx.counters.events.add(ForwardEvent::inbound_no_guest);
     env_.ctx.flow_log.log(spdlog::level::warn,
                           "published port {}/{}: client turned away: {}", host_port_, to_string(protocol_),
                           address ? "no guest is attached"
@@ -138,14 +138,14 @@ void PublishedPort::on_accepted(asio::ip::tcp::socket client) {
   const std::optional<Ipv4Endpoint> target = guest_target();
   if (!target) return turn_away();
   if (!env_.flows.admit(kInboundShare, share_)) {
-    env_.ctx.counters.add(ForwardEvent::flow_limit);
+    env_.ctx.counters.events.add(ForwardEvent::flow_limit);
     return turn_away();
   }
   const Ipv4Address source = guest_visible_source(peer.address(), env_.ctx.stack.config().subnet,
                                                   env_.ctx.stack.config().gateway);
   tcp_pcb* pcb = TcpFlow::bind_inbound_pcb({source, peer.port()});
   if (pcb == nullptr) {
-    env_.ctx.counters.add(ForwardEvent::flow_limit);
+    env_.ctx.counters.events.add(ForwardEvent::flow_limit);
     return turn_away();
   }
   const FlowKey key{IpProtocol::tcp, *target, TcpFlow::local_endpoint(pcb)};
@@ -187,7 +187,7 @@ void PublishedPort::on_datagram(const asio::ip::udp::endpoint& client, std::span
 
 UdpFlow* PublishedPort::udp_flow_for(const asio::ip::udp::endpoint& client, const Ipv4Endpoint& target) {
   if (!env_.flows.admit(kInboundShare, share_)) {
-    env_.ctx.counters.add(ForwardEvent::flow_limit);
+    env_.ctx.counters.events.add(ForwardEvent::flow_limit);
     return nullptr;
   }
   const Ipv4Address source = guest_visible_source(client.address(), env_.ctx.stack.config().subnet,

@@ -13,11 +13,11 @@
 #include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "base/life_guard.h"
 #include "forward/flow_table.h"
 #include "forward/forward_context.h"
 #include "forward/publish_spec.h"
 #include "forward/udp_flow.h"
-#include "virtio/life_guard.h"
 
 namespace vznet::forward {
 
@@ -73,7 +73,7 @@ class PublishedPort {
   std::unordered_map<asio::ip::udp::endpoint, FlowId> udp_clients_;  ///< each client's flow (maybe gone)
   std::size_t udp_sweep_at_;  ///< udp_clients_ is swept of ended flows when it reaches this size
   PublishedShare share_;      ///< this port's clients' share of the flow table
-  virtio::LifeGuard guard_;
+  base::LifeGuard guard_;
 };
 
 }  // namespace vznet::forward

@@ -14,6 +14,7 @@
 
 #include <asio/ip/address_v4.hpp>
 
+#include "base/byte_order.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 
@@ -54,7 +55,7 @@ std::uint8_t unreachable_code(const std::error_code& ec) {
 std::uint32_t TcpFlow::sequence_of(const pbuf* ip_packet) {
   const auto* ip = static_cast<const std::uint8_t*>(ip_packet->payload);
   const std::uint8_t* tcp = ip + static_cast<std::size_t>(ip[0] & 0x0F) * 4;
-  return (std::uint32_t{tcp[4]} << 24) | (std::uint32_t{tcp[5]} << 16) | (std::uint32_t{tcp[6]} << 8) | tcp[7];
+  return base::load_be32(tcp + 4);
 }
 
 TcpFlow::TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context, pbuf* syn)
@@ -100,7 +101,7 @@ Ipv4Endpoint TcpFlow::local_endpoint(const tcp_pcb* pcb) {
 void TcpFlow::connect_guest() {
   ip_addr_t guest = IPADDR4_INIT(lwip_htonl(key().guest.address.value));
   if (tcp_connect(pcb_, &guest, key().guest.port, &TcpFlow::on_lwip_connected) != ERR_OK) {
-    ctx_.counters.add(ForwardEvent::inbound_tcp_unreachable);
+    ctx_.counters.events.add(ForwardEvent::inbound_tcp_unreachable);
     return terminate();
   }
   ctx_.stack.schedule_timers();
@@ -110,7 +111,7 @@ err_t TcpFlow::on_lwip_connected(void* arg, tcp_pcb* pcb, err_t) {
   auto* self = static_cast<TcpFlow*>(arg);
   if (self->state_ != State::connecting_guest) return ERR_OK;
   self->set_port(self->ctx_.stack.current_port());  // the port the guest's SYN-ACK came from
-  self->ctx_.counters.add(ForwardEvent::inbound_tcp_opened);
+  self->ctx_.counters.events.add(ForwardEvent::inbound_tcp_opened);
   self->attach(pcb);
   return self->pcb_aborted_ ? ERR_ABRT : ERR_OK;
 }
@@ -142,7 +143,7 @@ void TcpFlow::on_connected(const std::error_code& ec) {
   host_.set_option(asio::ip::tcp::no_delay(true), ignored);  // the guest already decided segment sizes
   state_ = State::handshaking;
   phase_started_ = Clock::now();
-  ctx_.counters.add(ForwardEvent::tcp_opened);
+  ctx_.counters.events.add(ForwardEvent::tcp_opened);
   ctx_.stack.reinject(std::move(syn_));
 }
 
@@ -166,10 +167,11 @@ void TcpFlow::end_dialing() {
 void TcpFlow::refuse_guest(const std::error_code& ec) {
   end_dialing();
   if (ec == asio::error::connection_refused) {
-    ctx_.counters.add(ForwardEvent::tcp_refused);
+    ctx_.counters.events.add(ForwardEvent::tcp_refused);
     ctx_.stack.send_tcp_reset(key(), syn_seq_ + 1);
   } else {
-    ctx_.counters.add(ec == asio::error::timed_out ? ForwardEvent::tcp_connect_timeout : ForwardEvent::tcp_unreachable);
+    ctx_.counters.events.add(ec == asio::error::timed_out ? ForwardEvent::tcp_connect_timeout
+                                                          : ForwardEvent::tcp_unreachable);
     ctx_.flow_log.log(spdlog::level::debug, "{}: connect failed: {}", key().to_string(), ec.message());
     ctx_.stack.send_icmp_unreachable(syn_.get(), unreachable_code(ec));
   }
@@ -213,7 +215,7 @@ bool TcpFlow::on_guest_data(pbuf* p) {
   const std::size_t footprint = heap_footprint(p);
   if (to_host_footprint_ + footprint > kMaxQueuedFootprintPerFlow ||
       !ctx_.guest_to_host_budget.try_charge(footprint)) {
-    ctx_.counters.add(ForwardEvent::guest_data_refused);
+    ctx_.counters.events.add(ForwardEvent::guest_data_refused);
     return false;
   }
   to_host_footprint_ += footprint;
@@ -420,10 +422,10 @@ void TcpFlow::on_lwip_error(void* arg, err_t err) {
   self->recount_held_for_guest();
   const bool graceful = err == ERR_CLSD;
   if (self->state_ == State::connecting_guest) {
-    self->ctx_.counters.add(err == ERR_RST ? ForwardEvent::inbound_tcp_refused
+    self->ctx_.counters.events.add(err == ERR_RST ? ForwardEvent::inbound_tcp_refused
                                            : ForwardEvent::inbound_tcp_unreachable);
   } else if (!graceful) {
-    self->ctx_.counters.add(ForwardEvent::tcp_reset_by_guest);
+    self->ctx_.counters.events.add(ForwardEvent::tcp_reset_by_guest);
   }
   self->close_host(!graceful);
   self->state_ = State::closed;
@@ -431,7 +433,7 @@ void TcpFlow::on_lwip_error(void* arg, err_t err) {
 }
 
 void TcpFlow::reset_guest(ForwardEvent why) {
-  ctx_.counters.add(why);
+  ctx_.counters.events.add(why);
   if (pcb_ != nullptr) {
     tcp_pcb* pcb = pcb_;
     detach_pcb();
@@ -483,7 +485,7 @@ void TcpFlow::tick(Clock::time_point now) {
       break;
     case State::connecting_guest:
       if (now - phase_started_ >= ctx_.config.connect_timeout) {
-        ctx_.counters.add(ForwardEvent::inbound_tcp_unreachable);
+        ctx_.counters.events.add(ForwardEvent::inbound_tcp_unreachable);
         terminate();
       }
       break;
@@ -491,7 +493,7 @@ void TcpFlow::tick(Clock::time_point now) {
       if (draining_ && now - last_activity() >= ctx_.config.tcp_drain_timeout) {
         reset_guest(ForwardEvent::tcp_drain_timeout);
       } else if (now - last_activity() >= ctx_.config.tcp_idle_timeout) {
-        ctx_.counters.add(ForwardEvent::tcp_idle_closed);
+        ctx_.counters.events.add(ForwardEvent::tcp_idle_closed);
         terminate();
       }
       break;

@@ -21,7 +21,7 @@ UdpFlow::UdpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, Forw
                  asio::ip::udp::socket& published, const asio::ip::udp::endpoint& client)
     : Flow(table, key, port, FlowDirection::inbound), ctx_(context), host_(table.io()), published_(&published),
       client_(client) {
-  ctx_.counters.add(ForwardEvent::inbound_udp_opened);
+  ctx_.counters.events.add(ForwardEvent::inbound_udp_opened);
 }
 
 bool UdpFlow::open(const Ipv4Endpoint& target) {
@@ -33,7 +33,7 @@ bool UdpFlow::open(const Ipv4Endpoint& target) {
     ctx_.flow_log.log(spdlog::level::debug, "{}: cannot open host socket: {}", key().to_string(), ec.message());
     return false;
   }
-  ctx_.counters.add(ForwardEvent::udp_opened);
+  ctx_.counters.events.add(ForwardEvent::udp_opened);
   read_from_host();
   return true;
 }
@@ -51,7 +51,7 @@ void UdpFlow::send_to_host(const pbuf* payload) {
     host_.send(datagram, 0, ec);
   }
   if (ec) {
-    ctx_.counters.add(ForwardEvent::udp_send_dropped);
+    ctx_.counters.events.add(ForwardEvent::udp_send_dropped);
     return;
   }
   count_to_host(payload->tot_len);
@@ -80,7 +80,7 @@ void UdpFlow::terminate() {
 
 void UdpFlow::tick(Clock::time_point now) {
   if (now - last_activity() >= ctx_.config.udp_idle_timeout) {
-    ctx_.counters.add(ForwardEvent::udp_idle_closed);
+    ctx_.counters.events.add(ForwardEvent::udp_idle_closed);
     terminate();
   }
 }

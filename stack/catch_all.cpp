@@ -32,6 +32,7 @@
 // 5. Everything else (ARP, ICMP to the gateway, segments of existing connections) is ordinary lwIP.
 #include <spdlog/spdlog.h>
 
+#include "base/byte_order.h"
 #include "lwip/ip.h"
 #include "lwip/ip4.h"
 #include "lwip/prot/icmp.h"
@@ -51,16 +52,11 @@ constexpr std::size_t kIpv4MinHeader = 20;
 constexpr std::size_t kTcpMinHeader = 20;
 constexpr std::size_t kIcmpEchoHeader = 8;
 
-std::uint16_t read_be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
-std::uint32_t read_be32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
-
 constexpr std::uint16_t kDhcpServerPort = 67;
 
 /// The UDP destination port of an (unfragmented) packet, or 0 if it has none.
 std::uint16_t read_udp_destination_port(const std::uint8_t* ip, std::size_t header_len, std::size_t total_len) {
-  return total_len >= header_len + 8 ? read_be16(ip + header_len + 2) : 0;
+  return total_len >= header_len + 8 ? base::load_be16(ip + header_len + 2) : 0;
 }
 
 bool is_broadcast_or_multicast(const Ipv4Subnet& subnet, Ipv4Address a) {
@@ -97,46 +93,46 @@ int Stack::on_ip4_input(pbuf* p) {
   auto consume = [p](void) { pbuf_free(p); return 1; };
   // lwIP would drop these too, but silently: checking here makes every malformed packet a counted drop.
   const std::size_t header_len = p->len >= kIpv4MinHeader ? static_cast<std::size_t>(ip[0] & 0x0F) * 4 : 0;
-  const std::size_t total_len = p->len >= kIpv4MinHeader ? read_be16(ip + 2) : 0;
+  const std::size_t total_len = p->len >= kIpv4MinHeader ? base::load_be16(ip + 2) : 0;
   if (p->len < kIpv4MinHeader || (ip[0] >> 4) != 4 || header_len < kIpv4MinHeader || p->len < header_len ||
       total_len < header_len || total_len > p->tot_len) {
-    counters_.drop(StackDrop::malformed_ip);
+    counters_.drops.add(StackDrop::malformed_ip);
     return consume();
   }
-  const bool fragmented = (read_be16(ip + 6) & 0x3FFF) != 0;  // MF set or offset non-zero
+  const bool fragmented = (base::load_be16(ip + 6) & 0x3FFF) != 0;  // MF set or offset non-zero
   const auto protocol = static_cast<IpProtocol>(ip[9]);
-  const Ipv4Address source{read_be32(ip + 12)};
-  const Ipv4Address destination{read_be32(ip + 16)};
+  const Ipv4Address source{base::load_be32(ip + 12)};
+  const Ipv4Address destination{base::load_be32(ip + 16)};
   // lwIP admits a 0.0.0.0 source for DHCP clients (LWIP_IP_ACCEPT_UDP_PORT); nothing else may use it.
   const bool dhcp_request =
       protocol == IpProtocol::udp && read_udp_destination_port(ip, header_len, total_len) == kDhcpServerPort;
   if (source.is_unspecified() && !dhcp_request) {
-    counters_.drop(StackDrop::unspecified_source);
+    counters_.drops.add(StackDrop::unspecified_source);
     return consume();
   }
 
   if (protocol == IpProtocol::tcp) {
     if (fragmented) {
-      counters_.drop(StackDrop::tcp_fragment);
+      counters_.drops.add(StackDrop::tcp_fragment);
       return consume();
     }
     if (total_len < header_len + kTcpMinHeader) {
-      counters_.drop(StackDrop::malformed_ip);
+      counters_.drops.add(StackDrop::malformed_ip);
       return consume();
     }
     const std::uint8_t* tcp = ip + header_len;
     const std::uint8_t flags = tcp[13];
     if ((flags & (TCP_SYN | TCP_ACK)) != TCP_SYN) return 0;
-    if (is_gateway(destination) && local_tcp_ports_.contains(read_be16(tcp + 2))) return 0;  // served in-stack
+    if (is_gateway(destination) && local_tcp_ports_.contains(base::load_be16(tcp + 2))) return 0;  // served in-stack
     if (is_broadcast_or_multicast(config_.subnet, destination)) {
-      counters_.drop(StackDrop::broadcast_flow);
+      counters_.drops.add(StackDrop::broadcast_flow);
       return consume();
     }
     if (traffic_ == nullptr) {
-      counters_.drop(StackDrop::no_handler);
+      counters_.drops.add(StackDrop::no_handler);
       return consume();
     }
-    FlowKey key{IpProtocol::tcp, {source, read_be16(tcp)}, {destination, read_be16(tcp + 2)}};
+    FlowKey key{IpProtocol::tcp, {source, base::load_be16(tcp)}, {destination, base::load_be16(tcp + 2)}};
     if (traffic_->tcp_syn(key, p) == GuestTraffic::SynVerdict::pass_to_stack) return 0;
     schedule_timers();
     return consume();
@@ -144,26 +140,26 @@ int Stack::on_ip4_input(pbuf* p) {
 
   if (protocol == IpProtocol::icmp && !is_gateway(destination)) {
     if (fragmented) {
-      counters_.drop(StackDrop::malformed_ip);
+      counters_.drops.add(StackDrop::malformed_ip);
       return consume();
     }
     if (total_len < header_len + kIcmpEchoHeader || p->len < header_len + kIcmpEchoHeader) {
-      counters_.drop(StackDrop::malformed_ip);
+      counters_.drops.add(StackDrop::malformed_ip);
       return consume();
     }
     const std::uint8_t* icmp = ip + header_len;
     if (icmp[0] != ICMP_ECHO) return 0;  // errors from the guest: lwIP reads and ignores them
     if (is_broadcast_or_multicast(config_.subnet, destination)) {
-      counters_.drop(StackDrop::broadcast_flow);
+      counters_.drops.add(StackDrop::broadcast_flow);
       return consume();
     }
     const std::size_t ip_total = std::min<std::size_t>(total_len, p->len);
     if (traffic_ != nullptr) {
-      IcmpEcho echo{source, destination, read_be16(icmp + 4), read_be16(icmp + 6),
+      IcmpEcho echo{source, destination, base::load_be16(icmp + 4), base::load_be16(icmp + 6),
                     {icmp + kIcmpEchoHeader, ip_total - header_len - kIcmpEchoHeader}, p};
       traffic_->icmp_echo_request(echo);
     } else {
-      counters_.drop(StackDrop::no_handler);
+      counters_.drops.add(StackDrop::no_handler);
     }
     return consume();
   }
@@ -185,15 +181,15 @@ void Stack::on_udp(pbuf* p, const ip_addr_t* src, std::uint16_t src_port) {
   const std::uint8_t* udp = ip + static_cast<std::size_t>(ip[0] & 0x0F) * 4;
   const Ipv4Address destination{lwip_ntohl(ip4_addr_get_u32(ip4_current_dest_addr()))};
   if (is_broadcast_or_multicast(config_.subnet, destination)) {
-    counters_.drop(StackDrop::broadcast_flow);
+    counters_.drops.add(StackDrop::broadcast_flow);
     return;
   }
   if (traffic_ == nullptr) {
-    counters_.drop(StackDrop::no_handler);
+    counters_.drops.add(StackDrop::no_handler);
     return;
   }
   FlowKey key{IpProtocol::udp, {Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(src)))}, src_port},
-              {destination, read_be16(udp + 2)}};
+              {destination, base::load_be16(udp + 2)}};
   traffic_->udp_datagram(key, std::move(payload));
 }
 

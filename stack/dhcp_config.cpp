@@ -20,17 +20,6 @@ std::string unusable_reason(const DhcpConfig& config, Ipv4Address a) {
 
 }  // namespace
 
-std::string format_mac(const MacBytes& mac) {
-  constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < mac.size(); ++i) {
-    if (i > 0) out += ':';
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 0x0F];
-  }
-  return out;
-}
-
 DhcpRange DhcpConfig::effective_range() const {
   if (range) return *range;
   return DhcpRange{Ipv4Address{gateway.value + 1}, Ipv4Address{subnet.broadcast().value - 1}};
@@ -45,10 +34,10 @@ std::optional<std::string> DhcpConfig::validate() const {
     if (std::string why = unusable_reason(*this, a); !why.empty()) return range_flag + ": " + why;
   }
   if (r.first < gateway && gateway < r.last) return range_flag + ": contains the gateway's address";
-  std::set<MacBytes> macs;
+  std::set<base::MacAddress> macs;
   std::set<Ipv4Address> addresses;
   for (const DhcpStatic& s : statics) {
-    const std::string flag = "--dhcp-static " + format_mac(s.mac) + "=" + s.address.to_string();
+    const std::string flag = "--dhcp-static " + base::format_mac(s.mac) + "=" + s.address.to_string();
     if (std::string why = unusable_reason(*this, s.address); !why.empty()) return flag + ": " + why;
     if (!macs.insert(s.mac).second) return flag + ": the MAC has another reservation";
     if (!addresses.insert(s.address).second) return flag + ": the address is reserved for another MAC";

@@ -11,19 +11,15 @@
 #include <string_view>
 #include <vector>
 
+#include "base/mac_address.h"
 #include "stack/ipv4_address.h"
 #include "stack/stack_config.h"
 
 namespace vznet::stack {
 
-using MacBytes = std::array<std::uint8_t, 6>;
-
-/// "52:54:00:12:34:56" (lower case), for logs and the lease list.
-std::string format_mac(const MacBytes& mac);
-
 /// --dhcp-static MAC=IP: `address` is given to `mac` only, and never to anyone else.
 struct DhcpStatic {
-  MacBytes mac{};
+  base::MacAddress mac{};
   Ipv4Address address;
   friend bool operator==(const DhcpStatic&, const DhcpStatic&) = default;
 };

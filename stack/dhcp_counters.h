@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "base/counters.h"
+
 namespace vznet::stack {
 
 enum class DhcpDrop : std::uint8_t {
@@ -49,12 +51,8 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(DhcpEvent
 static_assert(!kDhcpEventNames.back().empty(), "every DhcpEvent needs a name");
 
 struct DhcpCounters {
-  std::array<std::uint64_t, static_cast<std::size_t>(DhcpDrop::count_)> drops{};
-  std::array<std::uint64_t, static_cast<std::size_t>(DhcpEvent::count_)> events{};
-  void drop(DhcpDrop reason) { ++drops[static_cast<std::size_t>(reason)]; }
-  void count(DhcpEvent event) { ++events[static_cast<std::size_t>(event)]; }
-  std::uint64_t dropped(DhcpDrop reason) const { return drops[static_cast<std::size_t>(reason)]; }
-  std::uint64_t counted(DhcpEvent event) const { return events[static_cast<std::size_t>(event)]; }
+  base::Counts<DhcpDrop> drops;
+  base::Counts<DhcpEvent> events;
 };
 
 }  // namespace vznet::stack

@@ -29,12 +29,6 @@ bool quarantine_over(const Lease& lease, DhcpTime now) {
 
 }  // namespace
 
-std::size_t LeasePool::MacHash::operator()(const MacBytes& m) const noexcept {
-  std::size_t h = 0;
-  for (std::uint8_t b : m) h = h * 131 + b;
-  return h;
-}
-
 LeasePool::LeasePool(const DhcpConfig& config)
     : config_(config), range_(config.effective_range()), next_fresh_(range_.first.value) {
   for (const DhcpStatic& s : config_.statics) {
@@ -240,7 +234,7 @@ bool LeasePool::decline(const DhcpClient& client, Ipv4Address address, DhcpTime 
   }
   Lease& lease = it->second;
   unindex(lease);
-  lease.mac = MacBytes{};
+  lease.mac = base::MacAddress{};
   lease.client_id.clear();
   lease.hostname.clear();
   lease.state = LeaseState::declined;

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/mac_address.h"
 #include "stack/dhcp_config.h"
 
 namespace vznet::stack {
@@ -33,7 +34,7 @@ inline constexpr std::chrono::seconds kDeclineQuarantine{600};
 /// ended (released or expired), as when a guest comes back with a new MAC; while the lease is live (offered
 /// or bound) a client sending its identifier from another MAC is a client of its own (issue 12).
 struct DhcpClient {
-  MacBytes mac{};
+  base::MacAddress mac{};
   std::vector<std::uint8_t> client_id;  ///< empty when not sent
   std::string hostname;                 ///< option 12, for the lease list only
 };
@@ -53,7 +54,7 @@ static_assert(!kLeaseStateNames.back().empty(), "every LeaseState needs a name")
 /// One address's record.
 struct Lease {
   Ipv4Address address;
-  MacBytes mac{};
+  base::MacAddress mac{};
   std::vector<std::uint8_t> client_id;
   std::string hostname;
   LeaseState state = LeaseState::offered;
@@ -100,9 +101,6 @@ class LeasePool {
   const DhcpConfig& config() const { return config_; }
 
  private:
-  struct MacHash {
-    std::size_t operator()(const MacBytes& m) const noexcept;
-  };
   /// `client` without its identifier when that names another MAC's live lease (see DhcpClient).
   DhcpClient as_seen(const DhcpClient& client, DhcpTime now) const;
   Lease* record_of(const DhcpClient& client, DhcpTime now);
@@ -119,10 +117,10 @@ class LeasePool {
 
   DhcpConfig config_;
   DhcpRange range_;
-  std::unordered_map<MacBytes, Ipv4Address, MacHash> static_by_mac_;
-  std::map<Ipv4Address, MacBytes> static_by_address_;
+  std::unordered_map<base::MacAddress, Ipv4Address, base::MacHash> static_by_mac_;
+  std::map<Ipv4Address, base::MacAddress> static_by_address_;
   std::map<std::uint32_t, Lease> records_;  ///< by address; only addresses that have been handed out
-  std::unordered_map<MacBytes, std::uint32_t, MacHash> by_mac_;          ///< owned records only
+  std::unordered_map<base::MacAddress, std::uint32_t, base::MacHash> by_mac_;          ///< owned records only
   std::map<std::vector<std::uint8_t>, std::uint32_t> by_client_id_;      ///< owned records with option 61
   std::uint64_t next_fresh_;                  ///< addresses in the range below this have had a record
   std::vector<std::uint32_t> recycled_;       ///< addresses whose record was erased (fresh again)

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "base/byte_order.h"
+
 namespace vznet::stack::dhcp {
 
 namespace {
@@ -23,21 +25,6 @@ constexpr std::size_t kMaxLabel = 63;
 /// Compression pointers have 14 bits of offset.
 constexpr std::size_t kMaxPointerOffset = 0x3FFF;
 
-std::uint16_t read16(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint16_t>((b[at] << 8) | b[at + 1]);
-}
-std::uint32_t read32(std::span<const std::uint8_t> b, std::size_t at) {
-  return (std::uint32_t{read16(b, at)} << 16) | read16(b, at + 2);
-}
-void write16(Bytes& b, std::size_t at, std::uint16_t v) {
-  b[at] = static_cast<std::uint8_t>(v >> 8);
-  b[at + 1] = static_cast<std::uint8_t>(v);
-}
-void write32(Bytes& b, std::size_t at, std::uint32_t v) {
-  write16(b, at, static_cast<std::uint16_t>(v >> 16));
-  write16(b, at + 2, static_cast<std::uint16_t>(v));
-}
-
 ParseResult dropped(DhcpDrop reason) { return ParseResult{std::nullopt, reason}; }
 
 bool valid_message_type(std::uint8_t value) {
@@ -52,13 +39,13 @@ Bytes fixed_header(const Message& m, std::uint8_t op) {
   out[1] = m.htype;
   out[2] = m.hlen;
   out[3] = m.hops;
-  write32(out, 4, m.xid);
-  write16(out, 8, m.secs);
-  write16(out, 10, m.flags);
-  write32(out, 12, m.ciaddr.value);
-  write32(out, 16, m.yiaddr.value);
-  write32(out, 20, m.siaddr.value);
-  write32(out, 24, m.giaddr.value);
+  base::store_be32(out, 4, m.xid);
+  base::store_be16(out, 8, m.secs);
+  base::store_be16(out, 10, m.flags);
+  base::store_be32(out, 12, m.ciaddr.value);
+  base::store_be32(out, 16, m.yiaddr.value);
+  base::store_be32(out, 20, m.siaddr.value);
+  base::store_be32(out, 24, m.giaddr.value);
   std::copy(m.chaddr.begin(), m.chaddr.end(), out.begin() + kChaddrOffset);
   std::copy(kMagicCookie.begin(), kMagicCookie.end(), out.begin() + kFixedHeaderSize);
   return out;
@@ -132,7 +119,7 @@ const Bytes* Message::find(std::uint8_t code) const {
 std::optional<Ipv4Address> Message::address_option(std::uint8_t code) const {
   const Bytes* data = find(code);
   if (data == nullptr || data->size() != 4) return std::nullopt;
-  return Ipv4Address{read32(*data, 0)};
+  return Ipv4Address{base::load_be32(*data, 0)};
 }
 
 Bytes Message::client_identifier() const {
@@ -149,7 +136,7 @@ std::optional<Bytes> Message::parameter_request_list() const {
 std::optional<std::size_t> Message::max_message_size() const {
   const Bytes* data = find(option::max_message_size);
   if (data == nullptr || data->size() != 2) return std::nullopt;
-  const std::size_t value = read16(*data, 0);
+  const std::size_t value = base::load_be16(*data, 0);
   // The option counts the whole IP datagram; what we limit is the DHCP payload inside it.
   if (value < kMinMaxMessageSize + 28) return std::nullopt;
   return value - 28;
@@ -176,13 +163,13 @@ ParseResult parse(std::span<const std::uint8_t> p) {
   if (m.op != kBootRequest) return dropped(DhcpDrop::not_a_request);
   // Guests are on an Ethernet link; anything else (including an hlen beyond chaddr's 16 bytes) is hostile.
   if (m.htype != kEthernet || m.hlen != kEthernetAddressLength) return dropped(DhcpDrop::bad_hardware);
-  m.xid = read32(p, 4);
-  m.secs = read16(p, 8);
-  m.flags = read16(p, 10);
-  m.ciaddr = Ipv4Address{read32(p, 12)};
-  m.yiaddr = Ipv4Address{read32(p, 16)};
-  m.siaddr = Ipv4Address{read32(p, 20)};
-  m.giaddr = Ipv4Address{read32(p, 24)};
+  m.xid = base::load_be32(p, 4);
+  m.secs = base::load_be16(p, 8);
+  m.flags = base::load_be16(p, 10);
+  m.ciaddr = Ipv4Address{base::load_be32(p, 12)};
+  m.yiaddr = Ipv4Address{base::load_be32(p, 16)};
+  m.siaddr = Ipv4Address{base::load_be32(p, 20)};
+  m.giaddr = Ipv4Address{base::load_be32(p, 24)};
   std::copy_n(p.begin() + kChaddrOffset, m.chaddr.size(), m.chaddr.begin());
   if (!std::equal(kMagicCookie.begin(), kMagicCookie.end(), p.begin() + kFixedHeaderSize)) {
     return dropped(DhcpDrop::bad_magic);
@@ -251,8 +238,7 @@ std::optional<Bytes> encode_search_list(const std::vector<std::string>& domains)
       std::string suffix;
       for (std::size_t j = i; j < labels->size(); ++j) suffix += (j > i ? "." : "") + (*labels)[j];
       if (auto it = suffix_offsets.find(suffix); it != suffix_offsets.end()) {
-        out.push_back(static_cast<std::uint8_t>(0xC0 | (it->second >> 8)));
-        out.push_back(static_cast<std::uint8_t>(it->second));
+        base::append_be16(out, static_cast<std::uint16_t>(0xC000 | it->second));  // a compression pointer
         pointed = true;
         break;
       }
@@ -267,13 +253,13 @@ std::optional<Bytes> encode_search_list(const std::vector<std::string>& domains)
 
 Bytes be32(std::uint32_t value) {
   Bytes out(4);
-  write32(out, 0, value);
+  base::store_be32(out, 0, value);
   return out;
 }
 
 Bytes be16(std::uint16_t value) {
   Bytes out(2);
-  write16(out, 0, value);
+  base::store_be16(out, 0, value);
   return out;
 }
 

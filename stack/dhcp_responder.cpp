@@ -29,7 +29,7 @@ std::size_t reply_limit(const Message& m, std::uint16_t mtu) {
 }
 
 std::string describe(const DhcpClient& c) {
-  return c.hostname.empty() ? format_mac(c.mac) : format_mac(c.mac) + " (" + c.hostname + ")";
+  return c.hostname.empty() ? base::format_mac(c.mac) : base::format_mac(c.mac) + " (" + c.hostname + ")";
 }
 
 std::uint32_t seconds(std::chrono::seconds s) { return static_cast<std::uint32_t>(s.count()); }
@@ -57,7 +57,7 @@ std::optional<DhcpOutgoing> DhcpResponder::handle(std::span<const std::uint8_t> 
                                                   DhcpTime now) {
   dhcp::ParseResult parsed = dhcp::parse(payload);
   if (!parsed.message) {
-    counters_.drop(parsed.error);
+    counters_.drops.add(parsed.error);
     malformed_log_.log(spdlog::level::debug, "DHCP: dropped a malformed message from {} ({} bytes): {}",
                        source.to_string(), payload.size(), kDhcpDropNames[static_cast<std::size_t>(parsed.error)]);
     return std::nullopt;
@@ -114,15 +114,15 @@ std::vector<ReplyOption> DhcpResponder::options_for(const Message& m, bool with_
 void DhcpResponder::note_foreign_client_id(const Message& m, const DhcpClient& client, DhcpTime now) {
   const auto holder = pool_.holder_of_client_id(client, now);
   if (!holder) return;
-  counters_.count(DhcpEvent::foreign_client_id);
+  counters_.events.add(DhcpEvent::foreign_client_id);
   foreign_log_.log(spdlog::level::warn,
                    "DHCP: {} from {} carries the client identifier of {}'s lease on {}: ignored, served by its MAC",
-                   to_string(m.type), describe(client), format_mac(holder->mac), holder->address.to_string());
+                   to_string(m.type), describe(client), base::format_mac(holder->mac), holder->address.to_string());
 }
 
 void DhcpResponder::refuse_not_holder(DhcpDrop reason, const Message& m, const DhcpClient& client,
                                       Ipv4Address address) {
-  counters_.drop(reason);
+  counters_.drops.add(reason);
   foreign_log_.log(spdlog::level::warn, "DHCP: {} from {} about {}, which it does not hold: ignored",
                    to_string(m.type), describe(client), address.to_string());
 }
@@ -131,13 +131,13 @@ std::optional<DhcpOutgoing> DhcpResponder::on_discover(const Message& m, const D
   note_foreign_client_id(m, client, now);
   auto address = pool_.offer(client, m.address_option(option::requested_address), now);
   if (!address) {
-    counters_.count(DhcpEvent::pool_exhausted);
+    counters_.events.add(DhcpEvent::pool_exhausted);
     const DhcpRange r = config_.effective_range();
     exhausted_log_.log(spdlog::level::warn, "DHCP: no free address for {} in {}-{}; DISCOVER left unanswered",
                        describe(client), r.first.to_string(), r.last.to_string());
     return std::nullopt;
   }
-  counters_.count(DhcpEvent::offer);
+  counters_.events.add(DhcpEvent::offer);
   spdlog::debug("DHCP: OFFER {} to {}", address->to_string(), describe(client));
   dhcp::Reply reply{MessageType::offer, *address, Ipv4Address{}, options_for(m, true)};
   return DhcpOutgoing{dhcp::build_reply(m, reply, reply_limit(m, config_.mtu)), kBroadcast, m.mac()};
@@ -146,21 +146,21 @@ std::optional<DhcpOutgoing> DhcpResponder::on_discover(const Message& m, const D
 std::optional<DhcpOutgoing> DhcpResponder::on_request(const Message& m, const DhcpClient& client, DhcpTime now) {
   if (for_another_server(m)) {  // SELECTING, and the client chose another server's offer
     pool_.withdraw_offer(client, now);
-    counters_.count(DhcpEvent::other_server);
+    counters_.events.add(DhcpEvent::other_server);
     return std::nullopt;
   }
   // SELECTING and INIT-REBOOT name the address in option 50; RENEWING and REBINDING in ciaddr.
   std::optional<Ipv4Address> address = m.address_option(option::requested_address);
   if (!address && !m.ciaddr.is_unspecified()) address = m.ciaddr;
   if (!address) {
-    counters_.drop(DhcpDrop::no_address);
+    counters_.drops.add(DhcpDrop::no_address);
     return std::nullopt;
   }
   note_foreign_client_id(m, client, now);
   const auto before = pool_.find(*address, now);
   auto lease = pool_.bind(client, *address, now);
   if (!lease) return nak(m, *address, "not available to this client");
-  counters_.count(DhcpEvent::ack);
+  counters_.events.add(DhcpEvent::ack);
   const bool renewal = before && before->state == LeaseState::bound && before->mac == client.mac;
   if (renewal) {
     spdlog::debug("DHCP: renewed {} for {}", address->to_string(), describe(client));
@@ -184,7 +184,7 @@ std::optional<DhcpOutgoing> DhcpResponder::on_inform(const Message& m, const Dhc
     refuse_not_holder(DhcpDrop::inform_not_holder, m, client, destination);
     return std::nullopt;
   }
-  counters_.count(DhcpEvent::inform_ack);
+  counters_.events.add(DhcpEvent::inform_ack);
   if (destination.is_unspecified() || !config_.subnet.contains(destination)) destination = kBroadcast;
   dhcp::Reply reply{MessageType::ack, Ipv4Address{}, m.ciaddr, options_for(m, false)};
   return DhcpOutgoing{dhcp::build_reply(m, reply, reply_limit(m, config_.mtu)), destination, m.mac()};
@@ -197,7 +197,7 @@ void DhcpResponder::on_decline(const Message& m, const DhcpClient& client, DhcpT
     refuse_not_holder(DhcpDrop::decline_not_holder, m, client, *address);
     return;
   }
-  counters_.count(DhcpEvent::decline);
+  counters_.events.add(DhcpEvent::decline);
   lease_log_.log(spdlog::level::warn, "DHCP: {} declined {}: another host uses it; not handed out for {} s",
                  describe(client), address->to_string(), kDeclineQuarantine.count());
 }
@@ -208,13 +208,13 @@ void DhcpResponder::on_release(const Message& m, const DhcpClient& client, DhcpT
     refuse_not_holder(DhcpDrop::release_not_holder, m, client, m.ciaddr);
     return;
   }
-  counters_.count(DhcpEvent::release);
+  counters_.events.add(DhcpEvent::release);
   lease_log_.log(spdlog::level::info, "DHCP: {} released {}", describe(client), m.ciaddr.to_string());
 }
 
 DhcpOutgoing DhcpResponder::nak(const Message& m, Ipv4Address address, const char* why) {
-  counters_.count(DhcpEvent::nak);
-  lease_log_.log(spdlog::level::info, "DHCP: NAK {} for {}: {}", address.to_string(), format_mac(m.mac()), why);
+  counters_.events.add(DhcpEvent::nak);
+  lease_log_.log(spdlog::level::info, "DHCP: NAK {} for {}: {}", address.to_string(), base::format_mac(m.mac()), why);
   std::vector<ReplyOption> options{{option::server_identifier, dhcp::address(config_.gateway)},
                                    {option::message, dhcp::Bytes(why, why + std::char_traits<char>::length(why))}};
   if (const dhcp::Bytes* id = m.find(option::client_identifier)) options.push_back({option::client_identifier, *id});

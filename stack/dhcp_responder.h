@@ -7,7 +7,8 @@
 #include <span>
 #include <vector>
 
-#include "forward/rate_limited_log.h"
+#include "base/mac_address.h"
+#include "base/rate_limited_log.h"
 #include "stack/dhcp_config.h"
 #include "stack/dhcp_counters.h"
 #include "stack/dhcp_leases.h"
@@ -22,7 +23,7 @@ struct DhcpOutgoing {
   /// The asking client's MAC (chaddr), the reply's Ethernet destination whatever `destination` is: the switch
   /// then delivers it to that guest's port only (the guard pins chaddr to the sending port's MAC), so no
   /// other guest sees a reply, nor the client identifier it echoes (issue 12).
-  MacBytes client_mac{};
+  base::MacAddress client_mac{};
 };
 
 class DhcpResponder {
@@ -60,10 +61,10 @@ class DhcpResponder {
   LeasePool pool_;
   /// Options vznet can give, by code, in the order sent to a client without a parameter request list.
   std::vector<dhcp::ReplyOption> available_;
-  RateLimitedLog malformed_log_;
-  RateLimitedLog exhausted_log_;
-  RateLimitedLog lease_log_;
-  RateLimitedLog foreign_log_;  ///< messages about another client's lease: a guest could send a flood
+  base::RateLimitedLog malformed_log_;
+  base::RateLimitedLog exhausted_log_;
+  base::RateLimitedLog lease_log_;
+  base::RateLimitedLog foreign_log_;  ///< messages about another client's lease: a guest could send a flood
 };
 
 }  // namespace vznet::stack

@@ -74,7 +74,7 @@ void DhcpServer::send(const DhcpOutgoing& reply) {
   const std::size_t udp_length = UDP_HLEN + reply.payload.size();  // at most the MTU less IP: reply_limit()
   pbuf* p = pbuf_alloc(PBUF_IP, static_cast<u16_t>(udp_length), PBUF_RAM);  // room for the IP and link headers
   if (p == nullptr) {
-    counters_.drop(DhcpDrop::no_memory);
+    counters_.drops.add(DhcpDrop::no_memory);
     return;
   }
   PbufPtr datagram{p};
@@ -90,7 +90,7 @@ void DhcpServer::send(const DhcpOutgoing& reply) {
   udp->chksum = sum == 0 ? 0xFFFF : sum;  // 0 would mean "no checksum"
 
   if (pbuf_add_header(p, IP_HLEN) != 0) {
-    counters_.drop(DhcpDrop::no_memory);
+    counters_.drops.add(DhcpDrop::no_memory);
     return;
   }
   auto* ip = static_cast<ip_hdr*>(p->payload);
@@ -111,7 +111,8 @@ void DhcpServer::send(const DhcpOutgoing& reply) {
   std::memcpy(client.addr, reply.client_mac.data(), ETH_HWADDR_LEN);
   const err_t err = ethernet_output(guests, p, reinterpret_cast<const eth_addr*>(guests->hwaddr), &client, ETHTYPE_IP);
   if (err != ERR_OK) {
-    spdlog::debug("DHCP: reply to {} not sent (lwIP error {})", format_mac(reply.client_mac), static_cast<int>(err));
+    spdlog::debug("DHCP: reply to {} not sent (lwIP error {})", base::format_mac(reply.client_mac),
+                  static_cast<int>(err));
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/byte_order.h"
 #include "stack/dhcp_message.h"
 
 namespace vznet::stack {
@@ -29,14 +30,6 @@ constexpr std::size_t kYiaddrOffset = 16;
 constexpr std::size_t kChaddrOffset = 28;
 constexpr std::array<std::uint8_t, 4> kMagicCookie{99, 130, 83, 99};
 
-std::uint16_t read16(ByteSpan b, std::size_t at) { return static_cast<std::uint16_t>((b[at] << 8) | b[at + 1]); }
-std::uint32_t read32(ByteSpan b, std::size_t at) { return (std::uint32_t{read16(b, at)} << 16) | read16(b, at + 2); }
-MacBytes mac_at(ByteSpan b, std::size_t at) {
-  MacBytes mac;
-  std::copy_n(b.begin() + static_cast<std::ptrdiff_t>(at), mac.size(), mac.begin());
-  return mac;
-}
-bool is_group(const MacBytes& mac) { return (mac[0] & 0x01) != 0; }
 
 /// The IPv4 header fields a verdict needs, and the bytes after the header (within the total length).
 struct Ipv4View {
@@ -50,13 +43,13 @@ struct Ipv4View {
 std::optional<Ipv4View> parse_ipv4(ByteSpan ip) {
   if (ip.size() < kIpv4MinHeader || (ip[0] >> 4) != 4) return std::nullopt;
   const std::size_t header = static_cast<std::size_t>(ip[0] & 0x0F) * 4;
-  const std::size_t total = read16(ip, 2);
+  const std::size_t total = base::load_be16(ip, 2);
   if (header < kIpv4MinHeader || total < header || total > ip.size()) return std::nullopt;
   Ipv4View view;
-  view.source = Ipv4Address{read32(ip, 12)};
-  view.destination = Ipv4Address{read32(ip, 16)};
+  view.source = Ipv4Address{base::load_be32(ip, 12)};
+  view.destination = Ipv4Address{base::load_be32(ip, 16)};
   view.protocol = ip[9];
-  view.first_fragment = (read16(ip, 6) & 0x1FFF) == 0;
+  view.first_fragment = (base::load_be16(ip, 6) & 0x1FFF) == 0;
   view.payload = ip.subspan(header, total - header);
   return view;
 }
@@ -68,9 +61,10 @@ struct UdpView {
 
 std::optional<UdpView> parse_udp(ByteSpan udp) {
   if (udp.size() < kUdpHeader) return std::nullopt;
-  const std::size_t length = read16(udp, 4);
+  const std::size_t length = base::load_be16(udp, 4);
   if (length < kUdpHeader) return std::nullopt;
-  return UdpView{read16(udp, 0), read16(udp, 2), udp.subspan(kUdpHeader, std::min(length, udp.size()) - kUdpHeader)};
+  return UdpView{base::load_be16(udp, 0), base::load_be16(udp, 2),
+                 udp.subspan(kUdpHeader, std::min(length, udp.size()) - kUdpHeader)};
 }
 
 /// The first option `code` of a BOOTP payload with the DHCP magic cookie (the options field only, as the
@@ -105,14 +99,14 @@ std::optional<dhcp::MessageType> message_type(ByteSpan dhcp) {
 /// The address a RELEASE, DECLINE or INFORM is about, as the server reads it: ciaddr (RELEASE), option 50
 /// (DECLINE), ciaddr or else the IP source (INFORM). nullopt for other messages, or when none is named.
 std::optional<Ipv4Address> named_address(dhcp::MessageType type, Ipv4Address source, ByteSpan dhcp) {
-  const Ipv4Address ciaddr{read32(dhcp, kCiaddrOffset)};
+  const Ipv4Address ciaddr{base::load_be32(dhcp, kCiaddrOffset)};
   std::optional<Ipv4Address> named;
   switch (type) {
     case dhcp::MessageType::release: named = ciaddr; break;
     case dhcp::MessageType::inform: named = ciaddr.is_unspecified() ? source : ciaddr; break;
     case dhcp::MessageType::decline:
       if (auto requested = find_option(dhcp, dhcp::option::requested_address); requested && requested->size() == 4) {
-        named = Ipv4Address{read32(*requested, 0)};
+        named = Ipv4Address{base::load_be32(*requested, 0)};
       }
       break;
     default: return std::nullopt;
@@ -133,10 +127,10 @@ Admission GuestGuard::admit(virtio::PortId port, virtio::Frame frame) {
   const bool learning = !state.mac;
   const Decision decision = decide(port, state, frame);
   if (decision.admission == Admission::drop) {
-    counters_.drop(decision.reason);
+    counters_.drops.add(decision.reason);
     if (learning) state = PortState{};  // a dropped first frame teaches nothing
   } else if (learning) {
-    spdlog::debug("guest port {}: MAC {}{}", port, format_mac(*state.mac),
+    spdlog::debug("guest port {}: MAC {}{}", port, base::format_mac(*state.mac),
                   state.reserved ? ", reserved " + state.reserved->to_string() : std::string{});
   }
   return decision.admission;
@@ -144,8 +138,8 @@ Admission GuestGuard::admit(virtio::PortId port, virtio::Frame frame) {
 
 GuestGuard::Decision GuestGuard::decide(virtio::PortId port, PortState& state, virtio::Frame frame) {
   if (frame.size() < kEthernetHeader) return {Admission::drop, GuardDrop::malformed};
-  const MacBytes source = mac_at(frame, 6);
-  if (is_group(source)) return {Admission::drop, GuardDrop::foreign_mac};
+  const base::MacAddress source = base::mac_at(frame, 6);
+  if (base::is_group(source)) return {Admission::drop, GuardDrop::foreign_mac};
   if (!state.mac) {
     if (source == config_.gateway_mac || mac_in_use(source, port)) return {Admission::drop, GuardDrop::mac_taken};
     state.mac = source;  // judged as if the MAC were the port's; admit() undoes this if the frame is dropped
@@ -154,7 +148,7 @@ GuestGuard::Decision GuestGuard::decide(virtio::PortId port, PortState& state, v
     return {Admission::drop, GuardDrop::foreign_mac};
   }
   const ByteSpan payload = frame.subspan(kEthernetHeader);
-  switch (read16(frame, 12)) {
+  switch (base::load_be16(frame, 12)) {
     case kEtherTypeIpv4:
       return decide_ipv4(port, state, payload);
     case kEtherTypeArp:
@@ -198,7 +192,7 @@ GuestGuard::Decision GuestGuard::decide_dhcp_client(virtio::PortId port, PortSta
     return {Admission::drop, GuardDrop::ip_spoof};
   }
   // A request for another MAC would let one guest drain the pool or take a reservation: one port, one client.
-  if (dhcp.size() >= kChaddrOffset + 6 && mac_at(dhcp, kChaddrOffset) != *state.mac) {
+  if (dhcp.size() >= kChaddrOffset + 6 && base::mac_at(dhcp, kChaddrOffset) != *state.mac) {
     return {Admission::drop, GuardDrop::foreign_mac};
   }
   const std::optional<dhcp::MessageType> type = message_type(dhcp);
@@ -206,7 +200,7 @@ GuestGuard::Decision GuestGuard::decide_dhcp_client(virtio::PortId port, PortSta
     const std::optional<Ipv4Address> named = named_address(*type, source, dhcp);
     if (!named || !state.owns(*named)) {
       not_holder_log_.log(spdlog::level::warn, "guest port {} ({}): DHCP {} about {}, which it does not hold: dropped",
-                          port, format_mac(*state.mac), dhcp::to_string(*type),
+                          port, base::format_mac(*state.mac), dhcp::to_string(*type),
                           named ? named->to_string() : std::string{"no address"});
       return {Admission::drop, GuardDrop::dhcp_not_holder};
     }
@@ -219,14 +213,14 @@ GuestGuard::Decision GuestGuard::decide_dhcp_client(virtio::PortId port, PortSta
 }
 
 GuestGuard::Decision GuestGuard::decide_arp(const PortState& state, ByteSpan arp) const {
-  if (arp.size() < kArpEthernetIpv4 || read16(arp, 0) != 1 || read16(arp, 2) != kEtherTypeIpv4 || arp[4] != 6 ||
-      arp[5] != 4) {
+  if (arp.size() < kArpEthernetIpv4 || base::load_be16(arp, 0) != 1 || base::load_be16(arp, 2) != kEtherTypeIpv4 ||
+      arp[4] != 6 || arp[5] != 4) {
     return {Admission::drop, GuardDrop::malformed};
   }
-  const Ipv4Address sender{read32(arp, 14)};
-  if (mac_at(arp, 8) != *state.mac) return {Admission::drop, GuardDrop::arp_spoof};
+  const Ipv4Address sender{base::load_be32(arp, 14)};
+  if (base::mac_at(arp, 8) != *state.mac) return {Admission::drop, GuardDrop::arp_spoof};
   // Sender IP 0.0.0.0 is an RFC 5227 probe, which claims nothing; only a request can be one.
-  const bool claims_nothing = sender.is_unspecified() && read16(arp, 6) == kArpRequest;
+  const bool claims_nothing = sender.is_unspecified() && base::load_be16(arp, 6) == kArpRequest;
   if (!claims_nothing && !state.owns(sender)) return {Admission::drop, GuardDrop::arp_spoof};
   return {Admission::forward};
 }
@@ -236,8 +230,8 @@ void GuestGuard::to_guest(virtio::PortId port, virtio::Frame frame) {
   if (it == ports_.end() || !it->second.mac) return;
   // Only the stack's DHCP server is believed: Ethernet and IP source are the gateway's (guests cannot use its
   // MAC, and their server messages never get past admit()).
-  if (frame.size() < kEthernetHeader || read16(frame, 12) != kEtherTypeIpv4 ||
-      mac_at(frame, 6) != config_.gateway_mac) {
+  if (frame.size() < kEthernetHeader || base::load_be16(frame, 12) != kEtherTypeIpv4 ||
+      base::mac_at(frame, 6) != config_.gateway_mac) {
     return;
   }
   const std::optional<Ipv4View> ip = parse_ipv4(frame.subspan(kEthernetHeader));
@@ -248,7 +242,7 @@ void GuestGuard::to_guest(virtio::PortId port, virtio::Frame frame) {
 }
 
 void GuestGuard::snoop_dhcp_reply(virtio::PortId port, PortState& state, ByteSpan dhcp) {
-  if (dhcp.size() < dhcp::kOptionsOffset || dhcp[0] != kBootReply || mac_at(dhcp, kChaddrOffset) != *state.mac) {
+  if (dhcp.size() < dhcp::kOptionsOffset || dhcp[0] != kBootReply || base::mac_at(dhcp, kChaddrOffset) != *state.mac) {
     return;  // a reply to another port's guest (broadcasts reach every port)
   }
   const std::optional<dhcp::MessageType> type = message_type(dhcp);
@@ -257,7 +251,7 @@ void GuestGuard::snoop_dhcp_reply(virtio::PortId port, PortState& state, ByteSpa
     state.leased.reset();
     return;
   }
-  const Ipv4Address address{read32(dhcp, kYiaddrOffset)};
+  const Ipv4Address address{base::load_be32(dhcp, kYiaddrOffset)};
   // An ACK to an INFORM carries no yiaddr; an address outside the subnet is nothing the server would give.
   if (type != dhcp::MessageType::ack || address.is_unspecified() || !config_.subnet.contains(address)) return;
   for (auto& [id, other] : ports_) {
@@ -267,12 +261,12 @@ void GuestGuard::snoop_dhcp_reply(virtio::PortId port, PortState& state, ByteSpa
   state.leased = address;
 }
 
-bool GuestGuard::mac_in_use(const MacBytes& mac, virtio::PortId except) const {
+bool GuestGuard::mac_in_use(const base::MacAddress& mac, virtio::PortId except) const {
   return std::any_of(ports_.begin(), ports_.end(),
                      [&](const auto& entry) { return entry.first != except && entry.second.mac == mac; });
 }
 
-std::optional<Ipv4Address> GuestGuard::reservation(const MacBytes& mac) const {
+std::optional<Ipv4Address> GuestGuard::reservation(const base::MacAddress& mac) const {
   for (const DhcpStatic& s : config_.statics) {
     if (s.mac == mac) return s.address;
   }

@@ -15,7 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "forward/rate_limited_log.h"
+#include "base/counters.h"
+#include "base/mac_address.h"
+#include "base/rate_limited_log.h"
 #include "stack/dhcp_config.h"
 #include "stack/ipv4_address.h"
 #include "virtio/port_switch.h"
@@ -41,9 +43,7 @@ static_assert(!kGuardDropNames.back().empty(), "every GuardDrop needs a name");
 
 /// The guard's drops by reason. Plain integers, one thread (the loop's).
 struct GuardCounters {
-  std::array<std::uint64_t, static_cast<std::size_t>(GuardDrop::count_)> drops{};
-  void drop(GuardDrop reason) { ++drops[static_cast<std::size_t>(reason)]; }
-  std::uint64_t dropped(GuardDrop reason) const { return drops[static_cast<std::size_t>(reason)]; }
+  base::Counts<GuardDrop> drops;
 };
 
 /// What the guard needs to know about the network. app/ fills it from StackConfig (subnet, gateway,
@@ -51,7 +51,7 @@ struct GuardCounters {
 struct GuardConfig {
   Ipv4Subnet subnet = default_subnet();
   Ipv4Address gateway = gateway_of(default_subnet());
-  MacBytes gateway_mac = kDefaultGatewayMac;
+  base::MacAddress gateway_mac = kDefaultGatewayMac;
   /// --dhcp-static: the port whose MAC is listed may use that address without a DHCP exchange.
   std::vector<DhcpStatic> statics;
 };
@@ -59,7 +59,7 @@ struct GuardConfig {
 /// One guest port as the guard sees it (for the control API).
 struct GuardedPort {
   virtio::PortId port = 0;
-  std::optional<MacBytes> mac;          ///< learned from its first admitted frame
+  std::optional<base::MacAddress> mac;          ///< learned from its first admitted frame
   std::optional<Ipv4Address> leased;    ///< from the last DHCP ACK delivered to it
   std::optional<Ipv4Address> reserved;  ///< --dhcp-static for its MAC
   /// The address the port may send from: the leased one, else the reserved one.
@@ -103,7 +103,7 @@ class GuestGuard final : public virtio::FrameFilter {
 
  private:
   struct PortState {
-    std::optional<MacBytes> mac;
+    std::optional<base::MacAddress> mac;
     std::optional<Ipv4Address> leased;
     std::optional<Ipv4Address> reserved;
     bool owns(Ipv4Address a) const { return (leased && *leased == a) || (reserved && *reserved == a); }
@@ -120,14 +120,14 @@ class GuestGuard final : public virtio::FrameFilter {
   Decision decide_dhcp_client(virtio::PortId port, PortState& state, Ipv4Address source,
                               std::span<const std::uint8_t> dhcp);
   Decision decide_arp(const PortState& state, std::span<const std::uint8_t> arp) const;
-  bool mac_in_use(const MacBytes& mac, virtio::PortId except) const;
-  std::optional<Ipv4Address> reservation(const MacBytes& mac) const;
+  bool mac_in_use(const base::MacAddress& mac, virtio::PortId except) const;
+  std::optional<Ipv4Address> reservation(const base::MacAddress& mac) const;
   void snoop_dhcp_reply(virtio::PortId port, PortState& state, std::span<const std::uint8_t> dhcp);
 
   GuardConfig config_;
   GuardCounters counters_;
   std::map<virtio::PortId, PortState> ports_;
-  RateLimitedLog not_holder_log_;  ///< a guest can send these as fast as it likes
+  base::RateLimitedLog not_holder_log_;  ///< a guest can send these as fast as it likes
 };
 
 }  // namespace vznet::stack

@@ -104,12 +104,12 @@ void Stack::guest_attached(virtio::PortId) {}
 void Stack::guest_frame(virtio::PortId port, virtio::Frame frame) {
   constexpr std::size_t kEthernetHeader = 14;
   if (frame.size() > kEthernetHeader && frame[12] == 0x08 && frame[13] == 0x00 && (frame[14] >> 4) != 4) {
-    counters_.drop(StackDrop::malformed_ip);  // lwIP drops these before the catch-all could count them
+    counters_.drops.add(StackDrop::malformed_ip);  // lwIP drops these before the catch-all could count them
     return;
   }
   pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(frame.size()), PBUF_RAM);
   if (p == nullptr) {
-    counters_.drop(StackDrop::no_memory);
+    counters_.drops.add(StackDrop::no_memory);
     return;
   }
   std::memcpy(p->payload, frame.data(), frame.size());
@@ -153,7 +153,7 @@ bool Stack::send_udp(const Ipv4Endpoint& from, const Ipv4Endpoint& to_guest, std
   if (payload.size() > 0xFFFF - 8 - 20) return false;
   pbuf* p = pbuf_alloc(PBUF_TRANSPORT, static_cast<u16_t>(payload.size()), PBUF_RAM);
   if (p == nullptr) {
-    counters_.drop(StackDrop::no_memory);
+    counters_.drops.add(StackDrop::no_memory);
     return false;
   }
   std::memcpy(p->payload, payload.data(), payload.size());
@@ -173,7 +173,7 @@ bool Stack::send_icmp_echo_reply(Ipv4Address from, Ipv4Address to_guest, std::ui
   if (data.size() > 0xFFFF - sizeof(icmp_echo_hdr) - 20) return false;
   pbuf* p = pbuf_alloc(PBUF_IP, static_cast<u16_t>(sizeof(icmp_echo_hdr) + data.size()), PBUF_RAM);
   if (p == nullptr) {
-    counters_.drop(StackDrop::no_memory);
+    counters_.drops.add(StackDrop::no_memory);
     return false;
   }
   auto* echo = static_cast<icmp_echo_hdr*>(p->payload);

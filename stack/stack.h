@@ -13,6 +13,7 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "base/mac_address.h"
 #include "lwip/netif.h"
 #include "stack/guest_traffic.h"
 #include "stack/ipv4_address.h"

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "base/counters.h"
+
 namespace vznet::stack {
 
 enum class StackDrop : std::uint8_t {
@@ -22,9 +24,7 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(StackDrop
     "no_memory", "malformed_ip", "tcp_fragment", "broadcast_flow", "no_handler", "unspecified_source"};
 
 struct StackCounters {
-  std::array<std::uint64_t, static_cast<std::size_t>(StackDrop::count_)> drops{};
-  void drop(StackDrop reason) { ++drops[static_cast<std::size_t>(reason)]; }
-  std::uint64_t dropped(StackDrop reason) const { return drops[static_cast<std::size_t>(reason)]; }
+  base::Counts<StackDrop> drops;
 };
 
 }  // namespace vznet::stack

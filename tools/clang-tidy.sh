@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # clang-tidy, with the checked-in configuration (.clang-tidy), over every translation unit of ours in a build's
-# compile_commands.json (app, dns, forward, stack, virtio, tools, tests; never lwIP), several files at a time. Any
+# compile_commands.json (app, base, dns, forward, stack, virtio, tools, tests; never lwIP), several files at a time. Any
 # finding fails, and so does a file clang cannot compile (clang-diagnostic-error): this is also what keeps vznet
 # building with clang. ctest runs it as static.clang_tidy (label static); see docs/RELIABILITY.md.
 # Usage: tools/clang-tidy.sh [BUILD_DIR] [PATH_REGEX]   default ./build and every file of ours; PATH_REGEX keeps
@@ -26,7 +26,7 @@ fi
 # CMake writes one '"file": "/absolute/path",' line per entry. Ours are the sources under our folders; lwIP's are
 # unpacked into the build tree and never match.
 mapfile -t files < <(sed -n 's/^ *"file": "\(.*\)",\{0,1\}$/\1/p' "$db" |
-  grep -E "^$root/(app|dns|forward|stack|virtio|tools|tests)/" | grep -E -e "${only:-.}" | sort -u)
+  grep -E "^$root/(app|base|dns|forward|stack|virtio|tools|tests)/" | grep -E -e "${only:-.}" | sort -u)
 if [ ${#files[@]} -eq 0 ]; then
   echo "clang-tidy.sh: no files of ours in $db${only:+ matching $only}" >&2
   exit 2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# cppcheck over every translation unit of ours in a build's compile_commands.json (app, dns, forward, stack, virtio,
-# tools, tests; never lwIP), with the checked-in suppressions (tools/cppcheck-suppressions.txt, a reason on each
-# line) and inline ones (`// cppcheck-suppress ID // why`). Any finding fails. ctest runs it as static.cppcheck
+# cppcheck over every translation unit of ours in a build's compile_commands.json (app, base, dns, forward, stack,
+# virtio, tools, tests; never lwIP), with the checked-in suppressions (tools/cppcheck-suppressions.txt, a reason on
+# each line) and inline ones (`// cppcheck-suppress ID // why`). Any finding fails. ctest runs it as static.cppcheck
 # (label static); see docs/RELIABILITY.md, "Static analysis".
 # Usage: tools/cppcheck.sh [BUILD_DIR]     default ./build
 #        CPPCHECK_JOBS=N                   files at once (default: every core)
@@ -21,7 +21,7 @@ if [ ! -f "$build/compile_commands.json" ]; then
 fi
 
 filters=()
-for folder in app dns forward stack virtio tools tests; do filters+=("--file-filter=$root/$folder/*"); done
+for folder in app base dns forward stack virtio tools tests; do filters+=("--file-filter=$root/$folder/*"); done
 # The results cache (--cppcheck-build-dir) makes a second run over unchanged files almost free.
 mkdir -p "$build/cppcheck"
 started=$(date +%s)

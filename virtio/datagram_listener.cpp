@@ -51,7 +51,7 @@ SocketWatcher::Drain DatagramListener::drain() {
 void DatagramListener::handle(const sockaddr_un& source, socklen_t source_length, Frame datagram) {
   const std::string_view key = unix_address_key(source, source_length);
   if (key.empty()) {
-    context_.counters.drop(LinkDrop::unnamed_peer);
+    context_.counters.drops.add(LinkDrop::unnamed_peer);
     return;
   }
   PacketPort* port = find_peer(key);
@@ -60,7 +60,7 @@ void DatagramListener::handle(const sockaddr_un& source, socklen_t source_length
     // Only a greeting or a well-formed frame may attach a peer; junk from a stranger costs nothing.
     if (!greeting) {
       if (auto reason = check_frame_size(datagram.size(), context_.max_frame_size)) {
-        context_.counters.drop(*reason);
+        context_.counters.drops.add(*reason);
         return;
       }
     }

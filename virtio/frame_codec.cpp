@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/byte_order.h"
+
 namespace vznet::virtio {
 
 bool is_vfkit_greeting(Frame datagram) {
@@ -20,18 +22,11 @@ std::optional<LinkDrop> check_frame_size(std::size_t size, std::size_t max_frame
 
 void append_stream_frame(std::vector<std::uint8_t>& out, Frame frame) {
   const auto n = static_cast<std::uint32_t>(frame.size());
-  const std::uint8_t prefix[kStreamPrefixSize] = {
-      static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),
-      static_cast<std::uint8_t>(n)};
+  std::uint8_t prefix[kStreamPrefixSize];
+  base::store_be32(prefix, n);
   out.insert(out.end(), prefix, prefix + kStreamPrefixSize);
   out.insert(out.end(), frame.begin(), frame.end());
 }
-
-namespace {
-std::size_t read_be32(const std::uint8_t* p) {
-  return (std::size_t{p[0]} << 24) | (std::size_t{p[1]} << 16) | (std::size_t{p[2]} << 8) | std::size_t{p[3]};
-}
-}  // namespace
 
 StreamDecoder::StreamDecoder(std::size_t max_frame_size)
     : max_frame_size_(std::min(max_frame_size, kMaxStreamFrameLength)) {}
@@ -73,7 +68,7 @@ bool StreamDecoder::feed(Frame bytes, Sink& sink) {
         return false;
       case State::prefix: {
         if (prefix_have_ == 0 && bytes.size() >= kStreamPrefixSize) {
-          const std::size_t length = read_be32(bytes.data());
+          const std::size_t length = base::load_be32(bytes.data());
           bytes = bytes.subspan(kStreamPrefixSize);
           if (!start_frame(length, sink)) return false;
           // Fast path: the whole frame is in this chunk, hand it out in place.
@@ -90,7 +85,7 @@ bool StreamDecoder::feed(Frame bytes, Sink& sink) {
         bytes = bytes.subspan(take);
         if (prefix_have_ == kStreamPrefixSize) {
           prefix_have_ = 0;
-          if (!start_frame(read_be32(prefix_.data()), sink)) return false;
+          if (!start_frame(base::load_be32(prefix_.data()), sink)) return false;
         }
         break;
       }

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "base/counters.h"
+
 namespace vznet::virtio {
 
 enum class LinkDrop : std::uint8_t {
@@ -23,9 +25,7 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(LinkDrop:
 
 struct LinkCounters {
   std::uint64_t frames_in = 0, bytes_in = 0, frames_out = 0, bytes_out = 0;
-  std::array<std::uint64_t, static_cast<std::size_t>(LinkDrop::count_)> drops{};
-  void drop(LinkDrop reason) { ++drops[static_cast<std::size_t>(reason)]; }
-  std::uint64_t dropped(LinkDrop reason) const { return drops[static_cast<std::size_t>(reason)]; }
+  base::Counts<LinkDrop> drops;
 };
 
 }  // namespace vznet::virtio

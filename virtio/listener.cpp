@@ -11,6 +11,7 @@
 
 #include <asio/post.hpp>
 
+#include "base/life_guard.h"
 #include "virtio/connection_listener.h"
 #include "virtio/datagram_listener.h"
 #include "virtio/frame_codec.h"
@@ -53,7 +54,7 @@ class SinglePortListener final : public GuestListener, public PortOwner {
   PortContext context_;
   PortSet ports_;
   std::unique_ptr<PortBase> pending_;  ///< the port until its attach runs
-  LifeGuard guard_;
+  base::LifeGuard guard_;
 };
 
 struct PathKind {

@@ -117,7 +117,7 @@ void PacketPort::flush() {
       fail(ec.message());
       return;
     }
-    counters().drop(LinkDrop::send_failed);  // this frame only (e.g. EMSGSIZE); go on with the rest
+    counters().drops.add(LinkDrop::send_failed);  // this frame only (e.g. EMSGSIZE); go on with the rest
     queued_bytes_ -= queue_[queue_head_].length;
     ++queue_head_;
   }

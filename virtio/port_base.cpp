@@ -26,15 +26,15 @@ PortBase::PortBase(const PortContext& context, PortOwner& owner, std::string_vie
 
 bool PortBase::send_frame(Frame frame) {
   if (closed_) {
-    context_.counters.drop(LinkDrop::send_failed);
+    context_.counters.drops.add(LinkDrop::send_failed);
     return false;
   }
   if (frame.size() > context_.max_frame_size) {
-    context_.counters.drop(LinkDrop::oversized);
+    context_.counters.drops.add(LinkDrop::oversized);
     return false;
   }
   if (!enqueue(frame)) {
-    context_.counters.drop(LinkDrop::queue_full);
+    context_.counters.drops.add(LinkDrop::queue_full);
     return false;
   }
   if (!flush_posted_) {
@@ -52,7 +52,7 @@ void PortBase::shutdown() {
   closed_ = true;
   guard_.revoke();
   release_timer_.cancel();
-  context_.counters.drops[static_cast<std::size_t>(LinkDrop::send_failed)] += discard_queue();
+  context_.counters.drops.add(LinkDrop::send_failed, discard_queue());
   close_io();
 }
 
@@ -69,7 +69,7 @@ void PortBase::queue_emptied() {
 void PortBase::deliver(Frame frame) {
   if (closed_) return;
   if (auto reason = check_frame_size(frame.size(), context_.max_frame_size)) {
-    context_.counters.drop(*reason);
+    context_.counters.drops.add(*reason);
     return;
   }
   ++context_.counters.frames_in;

@@ -13,8 +13,8 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "base/life_guard.h"
 #include "virtio/guest_port.h"
-#include "virtio/life_guard.h"
 #include "virtio/link_counters.h"
 
 namespace vznet::virtio {
@@ -108,7 +108,7 @@ class PortBase : public GuestPort {
   asio::io_context& io() { return context_.io; }
   std::size_t max_frame_size() const { return context_.max_frame_size; }
   /// Wraps handlers so they do nothing after shutdown().
-  const LifeGuard& guard() const { return guard_; }
+  const base::LifeGuard& guard() const { return guard_; }
 
  private:
   PortContext context_;
@@ -120,7 +120,7 @@ class PortBase : public GuestPort {
   bool flush_posted_ = false;
   bool release_armed_ = false;
   asio::steady_timer release_timer_;
-  LifeGuard guard_;
+  base::LifeGuard guard_;
 };
 
 /// The ports one listener owns. Attaching reports port_attached and starts the port; detaching shuts it down,

@@ -16,30 +16,16 @@ namespace {
 /// source addresses from growing the table without limit. Unlearned destinations are flooded, which stays correct.
 constexpr std::size_t kMaxLearnedMacs = 4096;
 
-MacAddress mac_at(Frame frame, std::size_t offset) {
-  MacAddress mac;
-  std::memcpy(mac.data(), frame.data() + offset, mac.size());
-  return mac;
-}
-
-bool is_group_address(const MacAddress& mac) { return (mac[0] & 0x01) != 0; }
-
 }  // namespace
-
-std::size_t PortSwitch::MacHash::operator()(const MacAddress& m) const noexcept {
-  std::uint64_t v = 0;
-  for (std::uint8_t byte : m) v = (v << 8) | byte;
-  return std::hash<std::uint64_t>{}(v);
-}
 
 void PortSwitch::send_to_guests(Frame frame) {
   if (frame.size() < kEthernetHeaderSize || ports_.empty()) return;
   if (!stack_mac_) {
-    const MacAddress source = mac_at(frame, 6);
-    if (!is_group_address(source)) stack_mac_ = source;
+    const base::MacAddress source = base::mac_at(frame, 6);
+    if (!base::is_group(source)) stack_mac_ = source;
   }
-  const MacAddress destination = mac_at(frame, 0);
-  if (!is_group_address(destination)) {
+  const base::MacAddress destination = base::mac_at(frame, 0);
+  if (!base::is_group(destination)) {
     auto it = port_by_mac_.find(destination);
     if (it != port_by_mac_.end()) {
       auto port = ports_.find(it->second);
@@ -57,7 +43,7 @@ void PortSwitch::port_attached(GuestPort& port) {
   network_.guest_attached(port.id());
 }
 
-void PortSwitch::probe_previous_owner(PortId owner, const MacAddress& mac) {
+void PortSwitch::probe_previous_owner(PortId owner, const base::MacAddress& mac) {
   auto port = ports_.find(owner);
   if (port == ports_.end()) return;
   const auto now = std::chrono::steady_clock::now();
@@ -75,12 +61,13 @@ void PortSwitch::probe_previous_owner(PortId owner, const MacAddress& mac) {
 
 void PortSwitch::frame_received(GuestPort& port, Frame frame) {
   if (frame.size() < kEthernetHeaderSize) return;  // transports drop runts; be safe against any other caller
-  if (auto owner = port_by_mac_.find(mac_at(frame, 6)); owner != port_by_mac_.end() && owner->second != port.id()) {
+  if (auto owner = port_by_mac_.find(base::mac_at(frame, 6));
+      owner != port_by_mac_.end() && owner->second != port.id()) {
     probe_previous_owner(owner->second, owner->first);
   }
   const Admission admission = filter_ != nullptr ? filter_->admit(port.id(), frame) : Admission::forward;
   if (admission == Admission::drop) return;
-  learn(mac_at(frame, 6), port.id());
+  learn(base::mac_at(frame, 6), port.id());
   if (guest_to_guest_ && admission == Admission::forward) {
     switch_between_guests(port.id(), frame);
   } else {
@@ -98,10 +85,10 @@ void PortSwitch::port_detached(GuestPort& port) {
   if (detach_observer_) detach_observer_(id);
 }
 
-void PortSwitch::learn(const MacAddress& source, PortId port) {
+void PortSwitch::learn(const base::MacAddress& source, PortId port) {
   // Group sources are never learned, nor the stack's own MAC: a guest claiming it must not draw other guests'
   // frames meant for the stack. With a filter, only the port's own MAC gets this far.
-  if (is_group_address(source) || (stack_mac_ && source == *stack_mac_)) return;
+  if (base::is_group(source) || (stack_mac_ && source == *stack_mac_)) return;
   auto it = port_by_mac_.find(source);
   if (it != port_by_mac_.end()) {
     it->second = port;  // a MAC moving between ports (guest restarted on another socket) follows it
@@ -116,8 +103,8 @@ void PortSwitch::deliver(GuestPort& port, Frame frame) {
 }
 
 void PortSwitch::switch_between_guests(PortId from, Frame frame) {
-  const MacAddress destination = mac_at(frame, 0);
-  if (!is_group_address(destination)) {
+  const base::MacAddress destination = base::mac_at(frame, 0);
+  if (!base::is_group(destination)) {
     if (stack_mac_ && destination == *stack_mac_) {
       network_.guest_frame(from, frame);
       return;

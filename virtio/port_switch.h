@@ -12,11 +12,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include "base/mac_address.h"
 #include "virtio/guest_port.h"
 
 namespace vznet::virtio {
-
-using MacAddress = std::array<std::uint8_t, 6>;
 
 /// The stack side of the switch.
 class GuestNetwork {
@@ -71,7 +70,7 @@ class PortSwitch final : public PortEvents {
   bool guest_to_guest() const { return guest_to_guest_; }
   /// The stack's own MAC (stack::StackConfig::gateway_mac): unicast to it goes to the stack only, and no guest
   /// port ever learns it. If never set, it is taken from the source of the first frame the stack sends.
-  void set_stack_mac(const MacAddress& mac) { stack_mac_ = mac; }
+  void set_stack_mac(const base::MacAddress& mac) { stack_mac_ = mac; }
   /// Called once a detached port has been forgotten by the switch, the filter and the network (vznet's
   /// --exit-on-disconnect watches this).
   void set_detach_observer(std::function<void(PortId)> observer) { detach_observer_ = std::move(observer); }
@@ -81,14 +80,11 @@ class PortSwitch final : public PortEvents {
   void port_detached(GuestPort& port) override;
 
  private:
-  struct MacHash {
-    std::size_t operator()(const MacAddress& m) const noexcept;
-  };
-  void learn(const MacAddress& source, PortId port);
+  void learn(const base::MacAddress& source, PortId port);
   /// A frame on one port uses a MAC learned on another, still attached, port: usually the same guest back on
   /// a new socket while its old datagram port lingers (a datagram peer only detaches when a send to it
   /// fails). A harmless frame to the old port (at most once a second) lets its transport find out.
-  void probe_previous_owner(PortId owner, const MacAddress& mac);
+  void probe_previous_owner(PortId owner, const base::MacAddress& mac);
   void deliver(GuestPort& port, Frame frame);
   void switch_between_guests(PortId from, Frame frame);
 
@@ -96,10 +92,10 @@ class PortSwitch final : public PortEvents {
   FrameFilter* filter_ = nullptr;
   std::function<void(PortId)> detach_observer_;
   bool guest_to_guest_ = false;
-  std::optional<MacAddress> stack_mac_;
+  std::optional<base::MacAddress> stack_mac_;
   std::unordered_map<PortId, std::chrono::steady_clock::time_point> last_probe_;
   std::unordered_map<PortId, GuestPort*> ports_;
-  std::unordered_map<MacAddress, PortId, MacHash> port_by_mac_;
+  std::unordered_map<base::MacAddress, PortId, base::MacHash> port_by_mac_;
 };
 
 }  // namespace vznet::virtio

@@ -10,7 +10,7 @@
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 
-#include "virtio/life_guard.h"
+#include "base/life_guard.h"
 #include "virtio/unix_socket.h"
 
 namespace vznet::virtio {
@@ -50,7 +50,7 @@ class SocketWatcher {
   asio::steady_timer timer_;
   int fd_;
   std::function<Drain()> drain_;
-  LifeGuard guard_;
+  base::LifeGuard guard_;
 };
 
 }  // namespace vznet::virtio

@@ -42,7 +42,7 @@ class StreamPort final : public PortBase, private StreamDecoder::Sink {
   void count_written();
   void compact_output();
   void frame(Frame decoded) override { deliver(decoded); }
-  void drop(LinkDrop reason) override { counters().drop(reason); }
+  void drop(LinkDrop reason) override { counters().drops.add(reason); }
 
   SocketWatcher watcher_;
   StreamDecoder decoder_;

@@ -90,7 +90,7 @@
 #define CHECKSUM_CHECK_ICMP 0
 #define LWIP_CHECKSUM_ON_COPY 1 /* checksum host->guest data while tcp_write() copies it: one pass, not two */
 /* lwIP's own checksum adds 16 bits at a time and was the largest single cost of host->guest bytes; ours adds
- * 64 (stack/internet_checksum.h), and its copy variant really is one pass (lwIP's is memcpy, then sum). */
+ * 64 (base/internet_checksum.h), and its copy variant really is one pass (lwIP's is memcpy, then sum). */
 #define LWIP_CHKSUM vznet_lwip_chksum
 #define LWIP_CHKSUM_COPY(dst, src, len) vznet_lwip_chksum_copy((dst), (src), (len))
 

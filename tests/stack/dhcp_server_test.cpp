@@ -160,7 +160,7 @@ TEST_F(DhcpServerTest, DiscoverOfferRequestAckWithEveryOption) {
   EXPECT_EQ(offer->xid, 42u);
   EXPECT_EQ(offer->yiaddr, kFirst);
   expect_all_options(*offer, 2);
-  EXPECT_EQ(counters_.counted(DhcpEvent::offer), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::offer), 1u);
 
   auto request = prl;
   request.push_back(addr_option(option::server_identifier, kGateway));
@@ -171,7 +171,7 @@ TEST_F(DhcpServerTest, DiscoverOfferRequestAckWithEveryOption) {
   expect_broadcast_to_the_client(*ack, gateway_mac());
   EXPECT_EQ(ack->yiaddr, kFirst);
   expect_all_options(*ack, 5);
-  EXPECT_EQ(counters_.counted(DhcpEvent::ack), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::ack), 1u);
 
   auto leases = server_->lease_snapshot();
   ASSERT_EQ(leases.size(), 1u);
@@ -249,7 +249,7 @@ TEST_F(DhcpServerTest, WrongOrForeignAddressGetsABroadcastNak) {
     EXPECT_TRUE(std::equal(kGuestMac.begin(), kGuestMac.end(), nak->frame.bytes.begin())) << "to the asker only";
     EXPECT_FALSE(nak->options.contains(option::lease_time));
   }
-  EXPECT_EQ(counters_.counted(DhcpEvent::nak), 2u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::nak), 2u);
 }
 
 TEST_F(DhcpServerTest, RequestForAnotherServerIsNotAnswered) {
@@ -259,7 +259,7 @@ TEST_F(DhcpServerTest, RequestForAnotherServerIsNotAnswered) {
   send(dhcp::MessageType::request, {addr_option(option::server_identifier, Ipv4Address{192, 168, 64, 77}),
                                     addr_option(option::requested_address, kSecond)});
   EXPECT_FALSE(reply());
-  EXPECT_EQ(counters_.counted(DhcpEvent::other_server), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::other_server), 1u);
 }
 
 TEST_F(DhcpServerTest, ReleasedAddressComesBackToItsClient) {
@@ -268,7 +268,7 @@ TEST_F(DhcpServerTest, ReleasedAddressComesBackToItsClient) {
   send(dhcp::MessageType::release, {addr_option(option::server_identifier, kGateway)}, kGuestMac, kFirst, kFirst,
        kGateway);
   EXPECT_FALSE(reply()) << "RELEASE has no answer";
-  EXPECT_EQ(counters_.counted(DhcpEvent::release), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::release), 1u);
   EXPECT_EQ(server_->lease_snapshot().at(0).state, stack::LeaseState::released);
   EXPECT_EQ(acquire(kOtherMac), kSecond);
   EXPECT_EQ(acquire(kGuestMac), kFirst);
@@ -280,7 +280,7 @@ TEST_F(DhcpServerTest, DeclinedAddressIsNotOfferedAgain) {
   send(dhcp::MessageType::decline, {addr_option(option::server_identifier, kGateway),
                                     addr_option(option::requested_address, kFirst)});
   EXPECT_FALSE(reply());
-  EXPECT_EQ(counters_.counted(DhcpEvent::decline), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::decline), 1u);
   EXPECT_EQ(acquire(kGuestMac), kSecond);
 }
 
@@ -315,7 +315,7 @@ TEST_F(DhcpServerTest, ExhaustedPoolSendsNoOfferAndCountsIt) {
   ASSERT_EQ(acquire(kGuestMac), kFirst);
   send(dhcp::MessageType::discover, {}, kOtherMac);
   EXPECT_FALSE(reply());
-  EXPECT_EQ(counters_.counted(DhcpEvent::pool_exhausted), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::pool_exhausted), 1u);
   now_ += 601s;  // the first lease expired without renewal: its address may go to the other client
   EXPECT_EQ(acquire(kOtherMac), kFirst);
 }
@@ -332,18 +332,18 @@ TEST_F(DhcpServerTest, MalformedMessagesAreCountedDrops) {
   hlen[2] = 200;
   send_raw(hlen);
   EXPECT_FALSE(reply());
-  EXPECT_EQ(counters_.dropped(DhcpDrop::bad_magic), 1u);
-  EXPECT_EQ(counters_.dropped(DhcpDrop::truncated), 1u);
-  EXPECT_EQ(counters_.dropped(DhcpDrop::bad_hardware), 1u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::bad_magic), 1u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::truncated), 1u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::bad_hardware), 1u);
 }
 
 TEST_F(DhcpServerTest, PortSixtySevenOfAnotherHostIsAFlowNotOurs) {
   start();
   send(dhcp::MessageType::discover, {}, kGuestMac, {}, kFirst, Ipv4Address{10, 0, 0, 5});
   EXPECT_FALSE(reply());
-  EXPECT_EQ(counters_.counted(DhcpEvent::offer), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::offer), 0u);
   // No forwarder in this test: the catch-all counts it as unhandled, which shows it got there.
-  EXPECT_EQ(stack_counters_.dropped(stack::StackDrop::no_handler), 1u);
+  EXPECT_EQ(stack_counters_.drops.get(stack::StackDrop::no_handler), 1u);
 }
 
 TEST_F(DhcpServerTest, InvalidConfigIsRefused) {
@@ -488,7 +488,7 @@ TEST_F(DhcpBehindTheSwitchTest, BCannotTakeAsLeaseWithAsClientIdentifier) {
   EXPECT_TRUE(a_.replies().empty());
   expect_a_keeps(a_address);
   EXPECT_FALSE(guard_address(b_.id())) << "B learned no address";
-  EXPECT_EQ(counters_.counted(DhcpEvent::foreign_client_id), 2u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::foreign_client_id), 2u);
 
   // DISCOVER with A's identifier: B is a client of its own.
   send(b_, kMacB, dhcp::MessageType::discover, {{option::client_identifier, kIdA},
@@ -519,10 +519,10 @@ TEST_F(DhcpBehindTheSwitchTest, BCannotReleaseDeclineOrInformOnAsAddress) {
   EXPECT_TRUE(a_.replies().empty());
   expect_a_keeps(a_address);
   EXPECT_EQ(guard_address(b_.id()), kSecond) << "B gave up nothing of its own either";
-  EXPECT_EQ(guard_.counters().dropped(stack::GuardDrop::dhcp_not_holder), 3u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::release), 0u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::decline), 0u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::inform_ack), 0u);
+  EXPECT_EQ(guard_.counters().drops.get(stack::GuardDrop::dhcp_not_holder), 3u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::release), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::decline), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::inform_ack), 0u);
 }
 
 }  // namespace

@@ -86,7 +86,7 @@ class DnsServerTest : public ::testing::Test {
   }
 
   void inject(const Bytes& frame) { stack_->guest_frame(1, frame); }
-  std::uint64_t count(dns::DnsEvent e) const { return server_->counters().get(e); }
+  std::uint64_t count(dns::DnsEvent e) const { return server_->counters().events.get(e); }
 
   std::optional<SeenFrame> await_frame(const std::function<bool(const SeenFrame&)>& match,
                                        std::chrono::milliseconds limit = std::chrono::seconds(3)) {

@@ -61,7 +61,7 @@ TEST_F(StackTest, SynToRefusedHostPortGetsRstAndNoSynAck) {
   EXPECT_EQ(get32(reply->l4(), 8), 1001u) << "acknowledges the SYN";
   EXPECT_EQ(get16(reply->l4(), 0), port);
   EXPECT_EQ(reply->ip_src(), kGateway);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_refused), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_refused), 1u);
 }
 
 TEST_F(StackTest, SynAckOnlyAfterTheHostAccepted) {
@@ -84,7 +84,7 @@ TEST_F(StackTest, SynAckOnlyAfterTheHostAccepted) {
   // A retransmitted SYN is handled by lwIP (another SYN-ACK), not dialed again.
   inject(tcp_syn(gateway_mac_, {kGuest, 40002}, {kGateway, port}, 5000));
   EXPECT_TRUE(await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 40002); }));
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_opened), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_opened), 1u);
 }
 
 TEST_F(StackTest, LocallyServedPortsAreAnsweredInStackWithoutADial) {
@@ -116,7 +116,7 @@ TEST_F(StackTest, SynToAnyDestinationGoesToForwardNotAnsweredByLwip) {
   auto reply = await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 40003); });
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->l4()[13] & 0x06, 0x04) << "a reset, never a SYN-ACK";
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::egress_denied_tcp), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::egress_denied_tcp), 1u);
 }
 
 TEST_F(StackTest, UdpToTheGatewayReachesHostLoopbackAndReplies) {
@@ -152,7 +152,7 @@ TEST_F(StackTest, MaxFlowsRefusesNewConnectionsWithRst) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->l4()[13] & 0x04, 0x04) << "RST expected beyond --max-flows";
   EXPECT_EQ(get32(refused->l4(), 8), 21u);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::flow_limit), 1u);
   EXPECT_EQ(forwarder_->flows().size(), 1u);
 }
 
@@ -168,13 +168,13 @@ TEST_F(StackTest, OneGuestCannotTakeTheOtherGuestsShareOfTheFlowTable) {
     inject(udp_datagram(gateway_mac_, {kGuest, static_cast<std::uint16_t>(7000 + i)}, {kGateway, 9}, Bytes{'x'}));
   }
   EXPECT_EQ(forwarder_->flows().size(), 6u);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 14u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::flow_limit), 14u);
   for (std::uint16_t i = 0; i < 4; ++i) {  // guest port 2 still gets the rest of the table
     stack_->guest_frame(2, udp_datagram(gateway_mac_, {other_guest, static_cast<std::uint16_t>(8000 + i)},
                                         {kGateway, 9}, Bytes{'y'}));
   }
   EXPECT_EQ(forwarder_->flows().size(), 10u);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 14u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::flow_limit), 14u);
   // When port 1 goes, its share comes back.
   stack_->guest_detached(1);
   inject(udp_datagram(gateway_mac_, {kGuest, 7100}, {kGateway, 9}, Bytes{'z'}));
@@ -196,8 +196,9 @@ TEST_F(StackTest, OnePublishedPortsClientsCannotTakeTheOtherPublishedPortsShare)
   sprayed.start();
   other.start();
   const auto send_from_new_clients = [&](const forward::PublishedPort& to, int total) {
-    const int clients = total - static_cast<int>(forward_counters_.get(forward::ForwardEvent::inbound_udp_opened) +
-                                                 forward_counters_.get(forward::ForwardEvent::flow_limit));
+    const int clients =
+        total - static_cast<int>(forward_counters_.events.get(forward::ForwardEvent::inbound_udp_opened) +
+                                 forward_counters_.events.get(forward::ForwardEvent::flow_limit));
     std::vector<asio::ip::udp::socket> sockets;
     for (int i = 0; i < clients; ++i) {
       sockets.emplace_back(io_, asio::ip::udp::endpoint(loopback, 0));
@@ -205,16 +206,16 @@ TEST_F(StackTest, OnePublishedPortsClientsCannotTakeTheOtherPublishedPortsShare)
     }
     // Every datagram read: each one opened a flow or was refused.
     return run_until([&] {
-      return forward_counters_.get(forward::ForwardEvent::inbound_udp_opened) +
-                 forward_counters_.get(forward::ForwardEvent::flow_limit) >= static_cast<std::uint64_t>(total);
+      return forward_counters_.events.get(forward::ForwardEvent::inbound_udp_opened) +
+                 forward_counters_.events.get(forward::ForwardEvent::flow_limit) >= static_cast<std::uint64_t>(total);
     }, std::chrono::seconds(2));
   };
   ASSERT_TRUE(send_from_new_clients(sprayed, 10));
   EXPECT_EQ(forwarder_->flows().size(), 3u);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 7u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::flow_limit), 7u);
   ASSERT_TRUE(send_from_new_clients(other, 12));  // 10 before, 2 now
   EXPECT_EQ(forwarder_->flows().size(), 5u);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::inbound_udp_opened), 5u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::inbound_udp_opened), 5u);
 }
 
 // Issue 12: lwIP numbered every packet it sent from one counter, so the IPv4 identification of the packets one
@@ -251,7 +252,7 @@ TEST_F(StackTest, IdleUdpFlowsAreReaped) {
   inject(udp_datagram(gateway_mac_, {kGuest, 6000}, {kGateway, server.local_endpoint().port()}, payload));
   EXPECT_EQ(forwarder_->flows().count(IpProtocol::udp), 1u);
   EXPECT_TRUE(run_until([&] { return forwarder_->flows().size() == 0; }, std::chrono::seconds(4)));
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::udp_idle_closed), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::udp_idle_closed), 1u);
 }
 
 TEST_F(StackTest, DetachingAGuestClosesItsFlows) {
@@ -268,7 +269,7 @@ TEST_F(StackTest, NoFlowFromTheUnspecifiedAddress) {
   resolve_gateway();
   inject(udp_datagram(gateway_mac_, {Ipv4Address{}, 5000}, {kGateway, 9}, Bytes{'z'}));
   inject(tcp_syn(gateway_mac_, {Ipv4Address{}, 5001}, {kGateway, 80}, 1));
-  EXPECT_EQ(stack_counters_.dropped(stack::StackDrop::unspecified_source), 2u);
+  EXPECT_EQ(stack_counters_.drops.get(stack::StackDrop::unspecified_source), 2u);
   EXPECT_EQ(forwarder_->flows().size(), 0u);
 }
 
@@ -286,7 +287,7 @@ TEST_F(StackTest, MalformedPacketsAreDroppedWithoutHarm) {
   inject(bad_ihl);
   io_.restart();
   io_.run_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(stack_counters_.dropped(stack::StackDrop::malformed_ip), 3u);  // all but the bare Ethernet header
+  EXPECT_EQ(stack_counters_.drops.get(stack::StackDrop::malformed_ip), 3u);  // all but the bare Ethernet header
   // Still healthy afterwards.
   inject(icmp_echo(gateway_mac_, kGuest, kGateway, 9, 9));
   EXPECT_TRUE(await_frame([](const SeenFrame& f) { return f.ethertype() == 0x0800 && f.protocol() == 1; }));

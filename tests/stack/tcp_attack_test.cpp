@@ -127,7 +127,7 @@ TEST_F(TcpAttackTest, SynReusingATimeWaitFourTupleOpensANewConnection) {
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->l4()[13] & 0x12, 0x12) << "SYN-ACK expected, got flags " << int(reply->l4()[13]);
   EXPECT_EQ(get32(reply->l4(), 8), kIsn + 100001);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_reused), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_linger_reused), 1u);
 }
 
 /// A loopback port whose connects hang (a "blackholed" destination without leaving the machine): a listener
@@ -162,12 +162,12 @@ TEST_F(TcpAttackTest, SynFloodToSilentDestinationsLeavesRoomForARealConnection) 
     io_.poll();
   }
   EXPECT_EQ(forwarder_->flows().size(), 4u);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::dial_evicted), 46u);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 0u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::dial_evicted), 46u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::flow_limit), 0u);
   // The guest's real connection is dialed (evicting one more silent one) and completes.
   EXPECT_TRUE(connect_guest(44000, port_, 5000).has_value());
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::dial_evicted), 47u);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_opened), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::dial_evicted), 47u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_opened), 1u);
 }
 
 // Issue 12: buffer limits counted payload bytes, but each queued segment is a pbuf holding a whole frame, so
@@ -188,7 +188,7 @@ TEST_F(TcpAttackTest, OneByteSegmentsCannotQueueMoreThanTheFlowsBudget) {
   const std::size_t used = forwarder_->context().guest_to_host_budget.used();
   EXPECT_LE(used, forward::kMaxQueuedFootprintPerFlow);
   EXPECT_GT(used, forward::kMaxQueuedFootprintPerFlow / 2);
-  EXPECT_GT(forward_counters_.get(forward::ForwardEvent::guest_data_refused), 0u);
+  EXPECT_GT(forward_counters_.events.get(forward::ForwardEvent::guest_data_refused), 0u);
   // Once the host reads, the queue drains and the budget is given back.
   asio::ip::tcp::socket accepted(io_);
   server_.accept(accepted);
@@ -227,7 +227,7 @@ TEST_F(TcpAttackTest, AGuestThatNeverAcknowledgesTheLastBytesIsResetNotForgotten
   forwarder_->flows().for_each([&](const forward::Flow& f) { draining = std::string(f.state_name()) == "draining"; });
   EXPECT_TRUE(draining);
   EXPECT_TRUE(run_until([&] { return forwarder_->flows().size() == 0; }, std::chrono::seconds(4)));
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_drain_timeout), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_drain_timeout), 1u);
   EXPECT_TRUE(await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 46000) && (f.l4()[13] & 0x04); }))
       << "the guest is reset";
 }
@@ -315,8 +315,8 @@ TEST_F(LingeringTest, AConnectionTheGuestNeverFinishesClosingCountsAndGivesWay) 
   sent_.clear();
   EXPECT_TRUE(connect_guest(47001, port_, 5000).has_value());
   EXPECT_TRUE(guest_was_reset(47000));
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_evicted), 1u);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::flow_limit), 0u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_linger_evicted), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::flow_limit), 0u);
   EXPECT_EQ(forwarder_->flows().lingering().size(), 0u);
 }
 
@@ -329,7 +329,7 @@ TEST_F(LingeringTest, AConnectionTheGuestNeverFinishesClosingIsResetAfterTheDrai
   EXPECT_EQ(forwarder_->flows().lingering().size(), 1u);
   sent_.clear();
   EXPECT_TRUE(run_until([&] { return forwarder_->flows().lingering().size() == 0; }, std::chrono::seconds(4)));
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_timeout), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_linger_timeout), 1u);
   EXPECT_TRUE(guest_was_reset(47100));
 }
 
@@ -349,7 +349,7 @@ TEST_F(LingeringTest, ReusingTheFourTupleOfAClosingConnectionOpensANewOne) {
   auto synack = await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 47400) && (f.l4()[13] & 0x12) == 0x12; });
   ASSERT_TRUE(synack);
   EXPECT_EQ(get32(synack->l4(), 8), kIsn + 100001);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_reused), 1u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_linger_reused), 1u);
   EXPECT_EQ(forwarder_->flows().lingering().size(), 0u);
 }
 
@@ -375,8 +375,8 @@ TEST_F(LingeringTest, AProperlyClosedConnectionIsCountedUntilLwipFreesIt) {
   ASSERT_TRUE(run_until([&] { return forwarder_->flows().size() == 0; }, std::chrono::seconds(2)));
   EXPECT_EQ(forwarder_->flows().lingering().size(), 1u);
   EXPECT_TRUE(run_until([&] { return forwarder_->flows().lingering().size() == 0; }, std::chrono::seconds(5)));
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_timeout), 0u);
-  EXPECT_EQ(forward_counters_.get(forward::ForwardEvent::tcp_linger_evicted), 0u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_linger_timeout), 0u);
+  EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_linger_evicted), 0u);
 }
 
 // lwIP patch 0005: an ARP frame shorter than an ARP message was read past its end (found by stack_fuzz; the

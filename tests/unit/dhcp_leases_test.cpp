@@ -8,6 +8,8 @@
 namespace vznet::stack {
 namespace {
 
+using base::MacAddress;
+
 using namespace std::chrono_literals;
 
 const Ipv4Address kFirst{192, 168, 64, 10};
@@ -15,7 +17,7 @@ const Ipv4Address kSecond{192, 168, 64, 11};
 const Ipv4Address kThird{192, 168, 64, 12};
 
 DhcpClient client(std::uint8_t n, std::vector<std::uint8_t> id = {}) {
-  return DhcpClient{MacBytes{0x52, 0x54, 0, 0, 0, n}, std::move(id), {}};
+  return DhcpClient{MacAddress{0x52, 0x54, 0, 0, 0, n}, std::move(id), {}};
 }
 
 class LeasePoolTest : public ::testing::Test {
@@ -268,7 +270,7 @@ TEST_F(LeasePoolTest, LargePoolFloodStaysFast) {
   config_.range.reset();
   std::size_t offered = 0;
   for (std::uint32_t i = 0; i < 70000; ++i) {
-    DhcpClient c{MacBytes{0x52, 0, 0, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
+    DhcpClient c{MacAddress{0x52, 0, 0, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
                           static_cast<std::uint8_t>(i)},
                  {}, {}};
     if (pool().offer(c, std::nullopt, now_)) ++offered;
@@ -285,10 +287,10 @@ TEST(DhcpConfig, ValidationNamesTheProblem) {
   config.range = DhcpRange{Ipv4Address{192, 168, 64, 2}, Ipv4Address{192, 168, 65, 9}};
   EXPECT_NE(config.validate()->find("not in the subnet"), std::string::npos);
   config.range.reset();
-  config.statics = {{MacBytes{2, 0, 0, 0, 0, 1}, Ipv4Address{192, 168, 64, 255}}};
+  config.statics = {{MacAddress{2, 0, 0, 0, 0, 1}, Ipv4Address{192, 168, 64, 255}}};
   EXPECT_NE(config.validate()->find("broadcast"), std::string::npos);
-  config.statics = {{MacBytes{2, 0, 0, 0, 0, 1}, Ipv4Address{192, 168, 64, 5}},
-                    {MacBytes{2, 0, 0, 0, 0, 1}, Ipv4Address{192, 168, 64, 6}}};
+  config.statics = {{MacAddress{2, 0, 0, 0, 0, 1}, Ipv4Address{192, 168, 64, 5}},
+                    {MacAddress{2, 0, 0, 0, 0, 1}, Ipv4Address{192, 168, 64, 6}}};
   EXPECT_NE(config.validate()->find("another reservation"), std::string::npos);
   config.statics.clear();
   config.lease_time = 1s;

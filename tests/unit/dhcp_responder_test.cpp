@@ -8,6 +8,8 @@
 namespace vznet::stack {
 namespace {
 
+using base::MacAddress;
+
 using namespace std::chrono_literals;
 namespace option = dhcp::option;
 
@@ -15,8 +17,8 @@ const Ipv4Address kGateway{192, 168, 64, 1};
 const Ipv4Address kAllOnes{255, 255, 255, 255};
 const Ipv4Address kFirst{192, 168, 64, 2};
 const Ipv4Address kSecond{192, 168, 64, 3};
-constexpr MacBytes kMac{0x52, 0x54, 0, 0, 0, 1};
-constexpr MacBytes kThiefMac{0x52, 0x54, 0, 0, 0, 2};
+constexpr MacAddress kMac{0x52, 0x54, 0, 0, 0, 1};
+constexpr MacAddress kThiefMac{0x52, 0x54, 0, 0, 0, 2};
 /// Option 61 as most clients send it: type 1 (Ethernet) and the MAC. Replies echo it to whoever sees them.
 const dhcp::ReplyOption kHolderId{dhcp::option::client_identifier, {1, 0x52, 0x54, 0, 0, 0, 1}};
 
@@ -30,7 +32,7 @@ Ipv4Address yiaddr(const DhcpOutgoing& reply) {
 class DhcpResponderTest : public ::testing::Test {
  protected:
   std::optional<DhcpOutgoing> send(dhcp::MessageType type, const std::vector<dhcp::ReplyOption>& options,
-                                   Ipv4Address ciaddr = {}, Ipv4Address source = {}, const MacBytes& mac = kMac) {
+                                   Ipv4Address ciaddr = {}, Ipv4Address source = {}, const MacAddress& mac = kMac) {
     dhcp::Message m;
     m.type = type;
     m.ciaddr = ciaddr;
@@ -58,7 +60,7 @@ class DhcpResponderTest : public ::testing::Test {
 
 TEST_F(DhcpResponderTest, RequestNamingNoAddressIsACountedDrop) {
   EXPECT_FALSE(send(dhcp::MessageType::request, {}));
-  EXPECT_EQ(counters_.dropped(DhcpDrop::no_address), 1u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::no_address), 1u);
 }
 
 TEST_F(DhcpResponderTest, InformWithoutCiaddrIsAnsweredAtItsSource) {
@@ -102,8 +104,8 @@ TEST_F(DhcpResponderTest, ReleaseAndDeclineForAnotherServerAreIgnored) {
   const dhcp::ReplyOption other_server{option::server_identifier, dhcp::address(Ipv4Address{192, 168, 64, 9})};
   EXPECT_FALSE(send(dhcp::MessageType::decline, {other_server, {option::requested_address, dhcp::address(offered)}}));
   EXPECT_FALSE(send(dhcp::MessageType::release, {other_server}, offered));
-  EXPECT_EQ(counters_.counted(DhcpEvent::decline), 0u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::release), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::decline), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::release), 0u);
 }
 
 /// Issue 12: the holder (kMac, kHolderId) has kFirst; another MAC sends the holder's client identifier.
@@ -129,8 +131,8 @@ TEST_F(DhcpTheftTest, RequestWithTheHoldersIdentifierIsNakedAndCounted) {
   ASSERT_TRUE(nak);
   EXPECT_EQ(reply_type(*nak), 6);
   EXPECT_EQ(nak->client_mac, kThiefMac) << "to the port that asked";
-  EXPECT_EQ(counters_.counted(DhcpEvent::nak), 1u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::foreign_client_id), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::nak), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::foreign_client_id), 1u);
   expect_holder_keeps_the_lease();
   auto renewing = send(dhcp::MessageType::request, {kHolderId}, kFirst, {}, kThiefMac);  // RENEWING: ciaddr
   ASSERT_TRUE(renewing);
@@ -145,7 +147,7 @@ TEST_F(DhcpTheftTest, DiscoverWithTheHoldersIdentifierGetsAnAddressOfItsOwn) {
   EXPECT_EQ(reply_type(*offer), 2);
   EXPECT_EQ(yiaddr(*offer), kSecond);
   EXPECT_EQ(offer->client_mac, kThiefMac);
-  EXPECT_EQ(counters_.counted(DhcpEvent::foreign_client_id), 1u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::foreign_client_id), 1u);
   expect_holder_keeps_the_lease();
   auto ack = send(dhcp::MessageType::request, {kHolderId, address_option(option::requested_address, kFirst)});
   ASSERT_TRUE(ack) << "the holder renews as before";
@@ -158,12 +160,12 @@ TEST_F(DhcpTheftTest, ReleaseDeclineAndInformFromAnotherMacAreCountedDrops) {
                     {}, kThiefMac));
   EXPECT_FALSE(send(dhcp::MessageType::inform, {kHolderId}, kFirst, kFirst, kThiefMac));
   EXPECT_FALSE(send(dhcp::MessageType::inform, {}, {}, kFirst, kThiefMac)) << "INFORM from the holder's address";
-  EXPECT_EQ(counters_.dropped(DhcpDrop::release_not_holder), 1u);
-  EXPECT_EQ(counters_.dropped(DhcpDrop::decline_not_holder), 1u);
-  EXPECT_EQ(counters_.dropped(DhcpDrop::inform_not_holder), 2u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::release), 0u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::decline), 0u);
-  EXPECT_EQ(counters_.counted(DhcpEvent::inform_ack), 0u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::release_not_holder), 1u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::decline_not_holder), 1u);
+  EXPECT_EQ(counters_.drops.get(DhcpDrop::inform_not_holder), 2u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::release), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::decline), 0u);
+  EXPECT_EQ(counters_.events.get(DhcpEvent::inform_ack), 0u);
   expect_holder_keeps_the_lease();
   auto inform = send(dhcp::MessageType::inform, {}, kFirst, kFirst);
   ASSERT_TRUE(inform) << "the holder's own INFORM is answered";
@@ -172,7 +174,7 @@ TEST_F(DhcpTheftTest, ReleaseDeclineAndInformFromAnotherMacAreCountedDrops) {
 
 TEST_F(DhcpResponderTest, UnusableConfigThrowsWithTheReason) {
   DhcpConfig config;
-  config.statics = {{MacBytes{2, 0, 0, 0, 0, 1}, kGateway}};
+  config.statics = {{MacAddress{2, 0, 0, 0, 0, 1}, kGateway}};
   try {
     DhcpResponder responder(config, counters_);
     FAIL() << "accepted the gateway's address as a reservation";

@@ -14,18 +14,19 @@
 namespace vznet::stack {
 namespace {
 
+using base::MacAddress;
 using test::Bytes;
 using test::put16;
 using test::put32;
 using virtio::Admission;
 using virtio::PortId;
 
-constexpr MacBytes kMacA{0x02, 0, 0, 0, 0, 0x0a};
-constexpr MacBytes kMacB{0x02, 0, 0, 0, 0, 0x0b};
-constexpr MacBytes kMacStatic{0x02, 0, 0, 0, 0, 0x5e};
-constexpr MacBytes kBroadcastMac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-constexpr MacBytes kMulticastMac{0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
-const MacBytes kGatewayMac = GuardConfig{}.gateway_mac;
+constexpr MacAddress kMacA{0x02, 0, 0, 0, 0, 0x0a};
+constexpr MacAddress kMacB{0x02, 0, 0, 0, 0, 0x0b};
+constexpr MacAddress kMacStatic{0x02, 0, 0, 0, 0, 0x5e};
+constexpr MacAddress kBroadcastMac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+constexpr MacAddress kMulticastMac{0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
+const MacAddress kGatewayMac = GuardConfig{}.gateway_mac;
 constexpr Ipv4Address kGateway{192, 168, 64, 1};
 constexpr Ipv4Address kIpA{192, 168, 64, 10};
 constexpr Ipv4Address kIpB{192, 168, 64, 11};
@@ -38,7 +39,7 @@ constexpr std::uint16_t kIpv4 = 0x0800;
 constexpr std::uint16_t kArp = 0x0806;
 constexpr std::uint16_t kIpv6 = 0x86dd;
 
-Bytes ipv4_frame(const MacBytes& dst_mac, const MacBytes& src_mac, Ipv4Address src, Ipv4Address dst,
+Bytes ipv4_frame(const MacAddress& dst_mac, const MacAddress& src_mac, Ipv4Address src, Ipv4Address dst,
                  std::uint8_t protocol, const Bytes& l4) {
   Bytes ip(20);
   ip[0] = 0x45;
@@ -52,7 +53,7 @@ Bytes ipv4_frame(const MacBytes& dst_mac, const MacBytes& src_mac, Ipv4Address s
   return test::ethernet(dst_mac, src_mac, kIpv4, ip);
 }
 
-Bytes udp_frame(const MacBytes& dst_mac, const MacBytes& src_mac, Ipv4Endpoint src, Ipv4Endpoint dst,
+Bytes udp_frame(const MacAddress& dst_mac, const MacAddress& src_mac, Ipv4Endpoint src, Ipv4Endpoint dst,
                 const Bytes& data) {
   Bytes udp(8);
   put16(udp, 0, src.port);
@@ -62,13 +63,13 @@ Bytes udp_frame(const MacBytes& dst_mac, const MacBytes& src_mac, Ipv4Endpoint s
   return ipv4_frame(dst_mac, src_mac, src.address, dst.address, 17, udp);
 }
 
-Bytes ping(const MacBytes& src_mac, Ipv4Address src, const MacBytes& dst_mac = kGatewayMac,
+Bytes ping(const MacAddress& src_mac, Ipv4Address src, const MacAddress& dst_mac = kGatewayMac,
            Ipv4Address dst = kGateway) {
   return ipv4_frame(dst_mac, src_mac, src, dst, 1, Bytes{8, 0, 0, 0, 0, 1, 0, 1});
 }
 
 /// An ARP frame from `src_mac` whose sender fields are `sha`/`spa`.
-Bytes arp_frame(const MacBytes& src_mac, std::uint16_t op, const MacBytes& sha, Ipv4Address spa, Ipv4Address tpa) {
+Bytes arp_frame(const MacAddress& src_mac, std::uint16_t op, const MacAddress& sha, Ipv4Address spa, Ipv4Address tpa) {
   Bytes a(28);
   put16(a, 0, 1);
   put16(a, 2, 0x0800);
@@ -81,11 +82,11 @@ Bytes arp_frame(const MacBytes& src_mac, std::uint16_t op, const MacBytes& sha, 
   return test::ethernet(op == 1 ? kBroadcastMac : kGatewayMac, src_mac, kArp, a);
 }
 
-Bytes ipv6_frame(const MacBytes& src_mac) {
-  return test::ethernet(MacBytes{0x33, 0x33, 0, 0, 0, 0x16}, src_mac, kIpv6, Bytes(48, 0));
+Bytes ipv6_frame(const MacAddress& src_mac) {
+  return test::ethernet(MacAddress{0x33, 0x33, 0, 0, 0, 0x16}, src_mac, kIpv6, Bytes(48, 0));
 }
 
-dhcp::Message header_for(const MacBytes& chaddr, dhcp::MessageType type) {
+dhcp::Message header_for(const MacAddress& chaddr, dhcp::MessageType type) {
   dhcp::Message m;
   m.xid = 0x1234;
   m.type = type;
@@ -94,16 +95,16 @@ dhcp::Message header_for(const MacBytes& chaddr, dhcp::MessageType type) {
 }
 
 /// A client message from a guest with MAC `mac` (chaddr `chaddr`), 68 -> 67.
-Bytes dhcp_client(const MacBytes& mac, dhcp::MessageType type, Ipv4Address src = kAny, Ipv4Address dst = kAllOnes,
-                  const MacBytes* chaddr = nullptr) {
+Bytes dhcp_client(const MacAddress& mac, dhcp::MessageType type, Ipv4Address src = kAny, Ipv4Address dst = kAllOnes,
+                  const MacAddress* chaddr = nullptr) {
   const Bytes payload = dhcp::build_request(header_for(chaddr ? *chaddr : mac, type), {});
   return udp_frame(dst == kAllOnes ? kBroadcastMac : kGatewayMac, mac, {src, 68}, {dst, 67}, payload);
 }
 
 /// A client message from `mac` with `ciaddr` and `options` (RELEASE, DECLINE and INFORM name an address).
-Bytes dhcp_naming(const MacBytes& mac, dhcp::MessageType type, Ipv4Address ciaddr,
+Bytes dhcp_naming(const MacAddress& mac, dhcp::MessageType type, Ipv4Address ciaddr,
                   const std::vector<dhcp::ReplyOption>& options, Ipv4Address src = kAny, Ipv4Address dst = kGateway,
-                  const MacBytes* chaddr = nullptr) {
+                  const MacAddress* chaddr = nullptr) {
   dhcp::Message m = header_for(chaddr ? *chaddr : mac, type);
   m.ciaddr = ciaddr;
   return udp_frame(dst == kAllOnes ? kBroadcastMac : kGatewayMac, mac, {src, 68}, {dst, 67},
@@ -113,8 +114,8 @@ Bytes dhcp_naming(const MacBytes& mac, dhcp::MessageType type, Ipv4Address ciadd
 dhcp::ReplyOption requested(Ipv4Address a) { return {dhcp::option::requested_address, dhcp::address(a)}; }
 
 /// A server message (OFFER/ACK/NAK) for `chaddr`, sent by `src_mac`/`src` (the gateway unless told), 67 -> 68.
-Bytes dhcp_server(dhcp::MessageType type, const MacBytes& chaddr, Ipv4Address yiaddr,
-                  const MacBytes& src_mac = kGatewayMac, Ipv4Address src = kGateway) {
+Bytes dhcp_server(dhcp::MessageType type, const MacAddress& chaddr, Ipv4Address yiaddr,
+                  const MacAddress& src_mac = kGatewayMac, Ipv4Address src = kGateway) {
   const Bytes payload = dhcp::build_reply(header_for(chaddr, dhcp::MessageType::request), {type, yiaddr, {}, {}}, 548);
   return udp_frame(kBroadcastMac, src_mac, {src, 67}, {kAllOnes, 68}, payload);
 }
@@ -128,14 +129,14 @@ struct GuestGuardTest : ::testing::Test {
   GuestGuard guard{config};
 
   Admission from(PortId port, const Bytes& frame) { return guard.admit(port, frame); }
-  std::uint64_t dropped(GuardDrop reason) const { return guard.counters().dropped(reason); }
+  std::uint64_t dropped(GuardDrop reason) const { return guard.counters().drops.get(reason); }
   std::uint64_t total_drops() const {
     std::uint64_t n = 0;
     for (std::uint64_t d : guard.counters().drops) n += d;
     return n;
   }
   /// The port learns `mac` from a DISCOVER, then the gateway's ACK for `ip` is delivered to it.
-  void lease(PortId port, const MacBytes& mac, Ipv4Address ip) {
+  void lease(PortId port, const MacAddress& mac, Ipv4Address ip) {
     ASSERT_EQ(from(port, dhcp_client(mac, dhcp::MessageType::discover)), Admission::stack_only);
     guard.to_guest(port, dhcp_server(dhcp::MessageType::ack, mac, ip));
   }
@@ -300,7 +301,7 @@ TEST_F(GuestGuardTest, ReleaseDeclineAndInformOfAnAddressThePortDoesNotHoldAreDr
   EXPECT_EQ(from(1, ping(kMacA, kIpA)), Admission::forward);
 
   EXPECT_EQ(from(3, dhcp_client(kMacStatic, discover)), Admission::stack_only);
-  EXPECT_EQ(from(4, dhcp_naming(MacBytes{0x02, 0, 0, 0, 0, 0x0c}, release, kIpA, {}, kAny)), Admission::drop)
+  EXPECT_EQ(from(4, dhcp_naming(MacAddress{0x02, 0, 0, 0, 0, 0x0c}, release, kIpA, {}, kAny)), Admission::drop)
       << "a port without a lease holds nothing to release";
   EXPECT_EQ(from(3, dhcp_naming(kMacStatic, inform, kIpStatic, {}, kIpStatic)), Admission::stack_only)
       << "its reservation";

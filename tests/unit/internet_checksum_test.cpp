@@ -1,5 +1,6 @@
-// The fast Internet checksum against RFC 1071's definition, written the slow, obvious way.
-#include "stack/internet_checksum.h"
+// The fast Internet checksum (base/internet_checksum.h) against RFC 1071's definition, written the slow, obvious
+// way.
+#include "base/internet_checksum.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@
 #include <random>
 #include <vector>
 
-namespace vznet::stack {
+namespace vznet::base {
 namespace {
 
 // RFC 1071: the one's-complement sum of the data as 16-bit native words, an odd last byte padded with zero.
@@ -69,6 +70,28 @@ TEST(InternetChecksum, ValidPacketSumsToAllOnes) {
   EXPECT_EQ(internet_sum(header, sizeof header), 0xFFFF);
 }
 
+// The checksum field the way forward/'s ICMP echo computed it before it used base/: big-endian words, inverted.
+std::uint16_t reference_checksum(const std::vector<std::uint8_t>& bytes) {
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) {
+    sum += static_cast<std::uint32_t>((bytes[i] << 8) | bytes[i + 1]);
+  }
+  if (bytes.size() % 2 != 0) sum += static_cast<std::uint32_t>(bytes.back() << 8);
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return static_cast<std::uint16_t>(~sum);
+}
+
+TEST(InternetChecksum, ChecksumFieldIsTheInvertedSumInNetworkOrder) {
+  for (std::size_t length : {0u, 1u, 2u, 8u, 9u, 64u, 1471u, 65507u}) {
+    const auto bytes = random_bytes(length, static_cast<std::uint32_t>(length) + 11);
+    EXPECT_EQ(internet_checksum(bytes), reference_checksum(bytes)) << "length " << length;
+  }
+  EXPECT_EQ(internet_checksum(std::vector<std::uint8_t>(64, 0)), 0xFFFF);
+  // An ICMP echo request, identifier 0x1234, sequence 1, no data: 0x08 0x00 + 0x12 0x34 + 0x00 0x01 inverted.
+  const std::vector<std::uint8_t> echo{8, 0, 0, 0, 0x12, 0x34, 0, 1};
+  EXPECT_EQ(internet_checksum(echo), 0xE5CA);
+}
+
 TEST(InternetChecksum, CopyAndSumCopiesAndSums) {
   const auto bytes = random_bytes(2000, 7);
   for (std::size_t offset = 0; offset < 8; ++offset) {
@@ -84,4 +107,4 @@ TEST(InternetChecksum, CopyAndSumCopiesAndSums) {
 }
 
 }  // namespace
-}  // namespace vznet::stack
+}  // namespace vznet::base

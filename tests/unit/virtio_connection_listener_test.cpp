@@ -84,7 +84,7 @@ TEST_F(VirtioStreamListener, SlowReaderGetsEveryFrameWholeAndQueueIsBounded) {
   std::size_t accepted = 0;
   for (std::size_t i = 0; i < fits + 5; ++i) accepted += port.send_frame(frame);
   EXPECT_EQ(accepted, fits);
-  EXPECT_EQ(counters.dropped(LinkDrop::queue_full), 5u);
+  EXPECT_EQ(counters.drops.get(LinkDrop::queue_full), 5u);
   // The socket buffer cannot take 4 MiB at once: the rest goes out as the reader drains.
   const Bytes got = receive_bytes(io, qemu.get(), accepted * (frame.size() + 4));
   ASSERT_EQ(got.size(), accepted * (frame.size() + 4));
@@ -121,7 +121,7 @@ TEST_F(VirtioStreamListener, OversizedFrameSkippedConnectionStays) {
   wire.insert(wire.end(), after.begin(), after.end());
   ASSERT_TRUE(write_all(io, qemu.get(), wire));
   ASSERT_TRUE(run_until(io, [&] { return events.frames.size() == 1; }));
-  EXPECT_EQ(counters.dropped(LinkDrop::oversized), 1u);
+  EXPECT_EQ(counters.drops.get(LinkDrop::oversized), 1u);
   EXPECT_TRUE(events.detached.empty());
 }
 
@@ -131,7 +131,7 @@ TEST_F(VirtioStreamListener, BadLengthPrefixClosesThatConnectionOnly) {
   ASSERT_TRUE(run_until(io, [&] { return events.attached.size() == 2; }));
   ASSERT_TRUE(write_all(io, bad.get(), Bytes{0, 0, 0, 0}));
   ASSERT_TRUE(run_until(io, [&] { return events.detached.size() == 1; }));
-  EXPECT_EQ(counters.dropped(LinkDrop::bad_length_prefix), 1u);
+  EXPECT_EQ(counters.drops.get(LinkDrop::bad_length_prefix), 1u);
   EXPECT_EQ(receive_bytes(io, bad.get(), 1).size(), 0u) << "the bad connection sees EOF";
 
   ASSERT_TRUE(write_all(io, good.get(), stream_encoded(make_frame(60, 1))));
@@ -172,8 +172,8 @@ TEST_F(VirtioSeqpacketListener, FramesBothWaysDropsAndEof) {
   ASSERT_TRUE(run_until(io, [&] { return events.frames.size() == 2; }));
   EXPECT_EQ(events.frames[0].bytes, a);
   EXPECT_EQ(events.frames[1].bytes, b);
-  EXPECT_EQ(counters.dropped(LinkDrop::runt), 1u);
-  EXPECT_EQ(counters.dropped(LinkDrop::oversized), 1u);
+  EXPECT_EQ(counters.drops.get(LinkDrop::runt), 1u);
+  EXPECT_EQ(counters.drops.get(LinkDrop::oversized), 1u);
   EXPECT_EQ(events.names[0].rfind("unixpacket:", 0), 0u);
 
   GuestPort& port = events.port(events.attached[0]);

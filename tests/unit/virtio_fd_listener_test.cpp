@@ -46,7 +46,7 @@ TEST_F(VirtioFdListener, DatagramSocketpairIsOnePort) {
   ASSERT_TRUE(send_message(io, guest.get(), frame));
   ASSERT_TRUE(run_until(io, [&] { return events.frames.size() == 1; }));
   EXPECT_EQ(events.frames[0].bytes, frame);
-  EXPECT_EQ(counters.dropped(LinkDrop::runt), 0u) << "the greeting is not a runt";
+  EXPECT_EQ(counters.drops.get(LinkDrop::runt), 0u) << "the greeting is not a runt";
 
   const Bytes reply = make_frame(200, 2);
   events.port(events.attached[0]).send_frame(reply);

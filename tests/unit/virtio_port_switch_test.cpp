@@ -13,6 +13,8 @@
 namespace vznet::virtio {
 namespace {
 
+using base::MacAddress;
+
 using testing::Bytes;
 
 struct FakePort : GuestPort {

@@ -95,7 +95,7 @@ TEST_F(VirtioUnixgram, TwoPeersAreTwoPortsAndRepliesGoToTheRightOne) {
 TEST_F(VirtioUnixgram, UnnamedSenderIsDroppedAndCounted) {
   UniqueFd anonymous = client_socket(SOCK_DGRAM);
   ASSERT_TRUE(send_message(io, anonymous.get(), make_frame(60, 1), path));
-  ASSERT_TRUE(run_until(io, [&] { return counters.dropped(LinkDrop::unnamed_peer) == 1; }));
+  ASSERT_TRUE(run_until(io, [&] { return counters.drops.get(LinkDrop::unnamed_peer) == 1; }));
   EXPECT_TRUE(events.attached.empty());
   EXPECT_TRUE(events.frames.empty());
 }
@@ -108,8 +108,8 @@ TEST_F(VirtioUnixgram, RuntsAndOversizedAreDroppedAndCounted) {
   ASSERT_TRUE(send_message(io, qemu.get(), make_frame(9000, 1), path));
   ASSERT_TRUE(send_message(io, qemu.get(), make_frame(1514, 2), path));
   ASSERT_TRUE(run_until(io, [&] { return events.frames.size() == 2; }));
-  EXPECT_EQ(counters.dropped(LinkDrop::runt), 1u);
-  EXPECT_EQ(counters.dropped(LinkDrop::oversized), 2u);
+  EXPECT_EQ(counters.drops.get(LinkDrop::runt), 1u);
+  EXPECT_EQ(counters.drops.get(LinkDrop::oversized), 2u);
   EXPECT_EQ(events.frames[1].bytes, make_frame(1514, 2));
 }
 
@@ -192,7 +192,7 @@ TEST_F(VirtioUnixgram, QueueBoundDropsWholeFramesAndCounts) {
   std::size_t accepted = 0;
   for (std::size_t i = 0; i < kMaxPortQueueBytes / frame.size() + 10; ++i) accepted += port.send_frame(frame);
   EXPECT_EQ(accepted, kMaxPortQueueBytes / frame.size());
-  EXPECT_EQ(counters.dropped(LinkDrop::queue_full), 10u);
+  EXPECT_EQ(counters.drops.get(LinkDrop::queue_full), 10u);
 }
 
 TEST_F(VirtioUnixgram, CloseDetachesPortsAndRemovesTheSocketFile) {

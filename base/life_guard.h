@@ -1,11 +1,12 @@
 // LifeGuard: makes posted handlers and completion handlers harmless once their owner is closed or destroyed.
 // Asio may still run a handler that completed before a cancel; wrapping it here turns that run into a no-op.
+// Used by every layer that posts or waits (virtio's ports and watchers, forward/'s published ports).
 #pragma once
 
 #include <memory>
 #include <utility>
 
-namespace vznet::virtio {
+namespace vznet::base {
 
 /// Hands out wrappers that call through only while the guard is armed (not revoked, not destroyed).
 /// Single-threaded: the check and the call happen on the loop thread.
@@ -30,4 +31,4 @@ class LifeGuard {
   std::shared_ptr<const char> token_ = std::make_shared<const char>();
 };
 
-}  // namespace vznet::virtio
+}  // namespace vznet::base

@@ -2,13 +2,13 @@
 // does not care which end of a word carries, so summing 64-bit native loads with end-around carry and folding
 // to 16 bits gives the same result as summing 16-bit native words (RFC 1071 §2). A 128-bit accumulator keeps
 // the carries (one add-with-carry per word); they are folded back at the end.
-#include "stack/internet_checksum.h"
+#include "base/internet_checksum.h"
 
 #include <cstring>
 
-#include "lwip/arch.h"
+#include "base/byte_order.h"
 
-namespace vznet::stack {
+namespace vznet::base {
 namespace {
 
 using Accumulator = unsigned __int128;
@@ -82,13 +82,12 @@ std::uint16_t copy_and_sum(void* destination, const void* source, std::size_t le
   return fold(sum);
 }
 
-}  // namespace vznet::stack
-
-// lwIP's names for them (declared in arch/cc.h; LWIP_CHKSUM and LWIP_CHKSUM_COPY in lwipopts.h).
-extern "C" u16_t vznet_lwip_chksum(const void* data, int length) {
-  return vznet::stack::internet_sum(data, static_cast<std::size_t>(length));
+std::uint16_t internet_checksum(std::span<const std::uint8_t> bytes) {
+  // The folded sum of native-order words, stored natively, is the big-endian sum's bytes (RFC 1071 §2(B)).
+  const auto sum = static_cast<std::uint16_t>(~internet_sum(bytes.data(), bytes.size()));
+  std::uint8_t wire[2];
+  std::memcpy(wire, &sum, sizeof wire);
+  return load_be16(wire);
 }
 
-extern "C" u16_t vznet_lwip_chksum_copy(void* destination, const void* source, u16_t length) {
-  return vznet::stack::copy_and_sum(destination, source, length);
-}
+}  // namespace vznet::base

@@ -1,15 +1,16 @@
 // Rate-limited logging for the data path: one bad flow or a flood of bad frames must not flood the log.
 // A token bucket per call site: `burst` lines at once, then `per_minute` on average; the count of suppressed
-// lines is reported with the next line that gets through.
+// lines is reported with the next line that gets through. Used by stack/ (guard, DHCP), forward/ and dns/.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <utility>
 
 #include <spdlog/spdlog.h>
 
-namespace vznet {
+namespace vznet::base {
 
 class RateLimitedLog {
  public:
@@ -49,4 +50,4 @@ class RateLimitedLog {
   std::chrono::steady_clock::time_point last_refill_ = std::chrono::steady_clock::now();
 };
 
-}  // namespace vznet
+}  // namespace vznet::base
