@@ -98,7 +98,8 @@ json flows(Runtime& rt) {
 
 json forward_json(const forward::ForwardInfo& info) {
   json ports = json::array();
-  for (const auto& bound : info.ports) ports.push_back({{"host_port", bound.host_port}, {"guest_port", bound.guest_port}});
+  for (const auto& bound : info.ports)
+    ports.push_back({{"host_port", bound.host_port}, {"guest_port", bound.guest_port}});
   return {{"id", info.id},
           {"spec", info.spec.to_string()},
           {"protocol", std::string(forward::to_string(info.spec.protocol))},

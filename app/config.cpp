@@ -15,8 +15,8 @@ namespace vznet::app {
 
 namespace {
 
-constexpr std::uint16_t kMinMtu = 576;     // the smallest datagram every IPv4 host must accept
-constexpr std::uint16_t kMaxMtu = 65520;   // 65535 minus room for headers, as QEMU/passt allow
+constexpr std::uint16_t kMinMtu = 576;    // the smallest datagram every IPv4 host must accept
+constexpr std::uint16_t kMaxMtu = 65520;  // 65535 minus room for headers, as QEMU/passt allow
 
 const char* const kDescription =
     "vznet: a user-space network for virtual machines. The guest's NIC frames arrive on a socket; vznet\n"
@@ -163,28 +163,37 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   cli.set_version_flag("--version", "vznet " + std::string(kVersion));
   cli.add_option("--listen", listen_texts, "Guest socket URI (repeatable); see below")->type_name("URI");
   cli.add_option("--subnet", subnet_text, "Guest subnet; gateway is .1, first guest .2")
-      ->capture_default_str()->type_name("CIDR");
+      ->capture_default_str()
+      ->type_name("CIDR");
   cli.add_option("--mtu", config.mtu, "Guest link MTU")->capture_default_str()->check(CLI::Range(kMinMtu, kMaxMtu));
   cli.add_option("--log-level", config.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  cli.add_option("--max-flows", config.forward.max_flows, "Most TCP+UDP+ICMP flows at once; new ones are refused beyond")
-      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  cli.add_option("--max-flows", config.forward.max_flows,
+                 "Most TCP+UDP+ICMP flows at once; new ones are refused beyond")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   cli.add_option("--max-flows-per-guest", config.forward.max_flows_per_guest,
                  "Most flows one guest may hold (published ports' clients count as one guest)")
-      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   cli.add_option("--max-flows-per-published-port", config.forward.max_flows_per_published_port,
                  "Most flows the clients of one published port may hold")
-      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
   cli.add_option("--max-pending-connects", config.forward.max_pending_dials,
                  "Most host TCP connects in flight per guest; a new one drops the guest's oldest beyond")
-      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
   cli.add_option("--connect-timeout", connect_timeout, "Seconds a host TCP connect may take")
-      ->capture_default_str()->check(CLI::Range(1u, 600u));
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 600u));
   cli.add_option("--tcp-timeout", tcp_timeout, "Seconds an idle TCP flow is kept")
-      ->capture_default_str()->check(CLI::Range(1u, 30u * 86400u));
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 30u * 86400u));
   cli.add_option("--udp-timeout", udp_timeout, "Seconds an idle UDP flow is kept")
-      ->capture_default_str()->check(CLI::Range(1u, 86400u));
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 86400u));
   cli.add_flag("--exit-on-disconnect", config.exit_on_disconnect,
                "Exit when a guest disconnects (gvproxy's behaviour), instead of waiting for the next");
   std::string dhcp_range_text;
@@ -194,11 +203,13 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       ->type_name("FIRST-LAST");
   cli.add_option("--dhcp-static", dhcp_static_texts, "Reserve an address for a MAC (repeatable)")->type_name("MAC=IP");
   cli.add_option("--lease-time", lease_time, "DHCP lease time in seconds")
-      ->capture_default_str()->check(CLI::Range(60u, 365u * 86400u));
+      ->capture_default_str()
+      ->check(CLI::Range(60u, 365u * 86400u));
   cli.add_option("--dns-search", dns_search_texts, "Domain search list handed to guests (repeatable)")
       ->type_name("DOMAIN");
   cli.add_option("--dns-upstream", dns_upstream_texts,
-                 "Upstream DNS server (repeatable; default: the host's /etc/resolv.conf)")->type_name("IP[:PORT]");
+                 "Upstream DNS server (repeatable; default: the host's /etc/resolv.conf)")
+      ->type_name("IP[:PORT]");
   cli.add_option("--dns-record", dns_record_texts, "Extra name in vznet's DNS zone (repeatable)")
       ->type_name("NAME=IPv4");
   std::vector<std::string> publish_texts;
@@ -214,7 +225,8 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--egress-deny", egress_deny_texts, "Deny new flows to these destinations (repeatable)")
       ->type_name("RULE");
   cli.add_option("--egress-default", egress_default_text, "What no rule matches gets")
-      ->capture_default_str()->check(CLI::IsMember({"allow", "deny"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"allow", "deny"}));
   cli.add_flag("--block-private", config.block_private,
                "Deny 10/8, 172.16/12, 192.168/16, 100.64/10, 169.254/16 and the host's own addresses");
   cli.add_flag("--block-host", block_host, "Deny the host's loopback (what the gateway address reaches)");
@@ -249,7 +261,7 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   }
   config.dhcp.lease_time = std::chrono::seconds(lease_time);
   if (auto problem = parse_dhcp_and_dns(config, dhcp_range_text, dhcp_static_texts, dns_search_texts,
-                                         dns_upstream_texts, dns_record_texts)) {
+                                        dns_upstream_texts, dns_record_texts)) {
     return usage_error(*problem);
   }
   for (const auto& text : publish_texts) {
@@ -260,12 +272,14 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
     }
   }
   try {
-    for (const auto& text : egress_allow_texts) config.forward.egress.add(forward::parse_egress_rule(forward::EgressAction::allow, text));
+    for (const auto& text : egress_allow_texts)
+      config.forward.egress.add(forward::parse_egress_rule(forward::EgressAction::allow, text));
   } catch (const std::invalid_argument& e) {
     return usage_error(std::string("--egress-allow: ") + e.what());
   }
   try {
-    for (const auto& text : egress_deny_texts) config.forward.egress.add(forward::parse_egress_rule(forward::EgressAction::deny, text));
+    for (const auto& text : egress_deny_texts)
+      config.forward.egress.add(forward::parse_egress_rule(forward::EgressAction::deny, text));
   } catch (const std::invalid_argument& e) {
     return usage_error(std::string("--egress-deny: ") + e.what());
   }

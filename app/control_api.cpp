@@ -23,9 +23,9 @@
 #include <system_error>
 #include <utility>
 
-#include <asio/post.hpp>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <asio/post.hpp>
 
 namespace vznet::app {
 namespace {
@@ -229,8 +229,8 @@ void ControlApi::Server::serve(const httplib::Request& request, httplib::Respons
     });
     if (!complete) {
       if (too_large || response.status == 413) {
-        return reply(response, error_response(413, "the request body exceeds " +
-                                                       std::to_string(kMaxBodyBytes / 1024) + " KiB"));
+        return reply(response,
+                     error_response(413, "the request body exceeds " + std::to_string(kMaxBodyBytes / 1024) + " KiB"));
       }
       if (response.status == 415) return reply(response, error_response(415, "unsupported Content-Encoding"));
       return reply(response, error_response(400, "the request body could not be read"));
@@ -378,8 +378,9 @@ ApiResponse ControlApi::run_on_loop(const ApiHandler& handler, const std::string
   while (result.wait_for(kShutdownCheck) != std::future_status::ready) {
     if (stopping_->load() || io_.stopped()) return error_response(503, "vznet is shutting down");
     if (std::chrono::steady_clock::now() >= deadline) {
-      asio::post(io_, [label] { spdlog::warn("control API: {} waited {} s for the loop; answered 503", label,
-                                             kLoopTimeout.count()); });
+      asio::post(io_, [label] {
+        spdlog::warn("control API: {} waited {} s for the loop; answered 503", label, kLoopTimeout.count());
+      });
       return error_response(503, "vznet is busy");
     }
   }

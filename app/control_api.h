@@ -71,12 +71,10 @@ class ControlApi {
 
   // Routes a request with `text` as its body: 404/405/400, or the handler's answer from the loop. On 405,
   // `allowed` lists the path's methods (for the Allow header).
-  ApiResponse answer(const std::string& method, const std::string& path, const std::string& text,
-                     std::string& allowed);
+  ApiResponse answer(const std::string& method, const std::string& path, const std::string& text, std::string& allowed);
   // Posts the handler to the loop and waits for its answer (503 when the loop is busy or stopping).
   // `label` ("POST /forwards") names the request in log lines.
-  ApiResponse run_on_loop(const ApiHandler& handler, const std::string& label, std::string param,
-                          nlohmann::json body);
+  ApiResponse run_on_loop(const ApiHandler& handler, const std::string& label, std::string param, nlohmann::json body);
 
   asio::io_context& io_;
   std::string path_;

@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   auto outcome = vznet::app::parse_command_line(argc, argv);
   if (!outcome.config) {
     std::fputs(outcome.message.c_str(), outcome.exit_code == 0 ? stdout : stderr);
-    if (!outcome.message.empty() && outcome.message.back() != '\n') std::fputc('\n', outcome.exit_code == 0 ? stdout : stderr);
+    if (!outcome.message.empty() && outcome.message.back() != '\n')
+      std::fputc('\n', outcome.exit_code == 0 ? stdout : stderr);
     return outcome.exit_code;
   }
   std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error code on the write, not a dead process

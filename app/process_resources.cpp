@@ -76,8 +76,10 @@ void ensure_private_directory(const std::string& path) {
   const int error = errno;
   if (error != EEXIST) throw std::runtime_error("cannot create " + path + ": " + std::strerror(error));
   struct stat info {};
-  if (::lstat(path.c_str(), &info) != 0) throw std::runtime_error("cannot inspect " + path + ": " + std::strerror(errno));
-  if (!S_ISDIR(info.st_mode)) throw std::runtime_error(path + " exists and is not a directory (a symlink?): refusing it");
+  if (::lstat(path.c_str(), &info) != 0)
+    throw std::runtime_error("cannot inspect " + path + ": " + std::strerror(errno));
+  if (!S_ISDIR(info.st_mode))
+    throw std::runtime_error(path + " exists and is not a directory (a symlink?): refusing it");
   if (info.st_uid != ::getuid()) {
     throw std::runtime_error(path + " belongs to uid " + std::to_string(info.st_uid) +
                              ", not to this user: refusing to put sockets there");

@@ -13,9 +13,9 @@
 #include <functional>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
 #include <asio/post.hpp>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 
 namespace vznet::app {
 
@@ -65,9 +65,9 @@ forward::ForwardConfig forward_config(const Config& c) {
 }
 
 /// DNS events that mean a guest's query was refused or lost (the rest are ordinary traffic).
-constexpr std::array kDnsTroubles{dns::DnsEvent::format_error, dns::DnsEvent::dropped_no_header,
+constexpr std::array kDnsTroubles{dns::DnsEvent::format_error,     dns::DnsEvent::dropped_no_header,
                                   dns::DnsEvent::dropped_response, dns::DnsEvent::pending_limit,
-                                  dns::DnsEvent::send_failed, dns::DnsEvent::tcp_refused};
+                                  dns::DnsEvent::send_failed,      dns::DnsEvent::tcp_refused};
 
 template <class Names, class Counts>
 std::string describe_changes(const Names& names, const Counts& now, const Counts& before,
@@ -101,9 +101,9 @@ Runtime::Runtime(const Config& config) : config_(config) {
   switch_->set_guest_to_guest(config_.allow_guest_traffic);
   switch_->set_detach_observer([this](virtio::PortId) { on_guest_detached(); });
   forwarder_ = std::make_unique<forward::Forwarder>(io_, *stack_, forward_config(config_), forward_counters_);
-  publisher_ = std::make_unique<forward::PortPublisher>(forward::PublishEnvironment{
-      forwarder_->context(), forwarder_->flows(), [this] { return first_leased_guest(); },
-      [this] { return switch_->port_count() > 0; }});
+  publisher_ = std::make_unique<forward::PortPublisher>(
+      forward::PublishEnvironment{forwarder_->context(), forwarder_->flows(), [this] { return first_leased_guest(); },
+                                  [this] { return switch_->port_count() > 0; }});
 }
 
 std::optional<Ipv4Address> Runtime::first_leased_guest() const {
@@ -195,12 +195,16 @@ void Runtime::log_attach_hints() const {
   for (const auto& listener : listeners_) {
     const auto& uri = listener->uri();
     if (uri.kind == virtio::ListenUri::Kind::unix_stream) {
-      spdlog::info("QEMU: -netdev stream,id=net0,server=off,addr.type=unix,addr.path={} "
-                   "-device virtio-net-pci,netdev=net0", uri.path);
+      spdlog::info(
+          "QEMU: -netdev stream,id=net0,server=off,addr.type=unix,addr.path={} "
+          "-device virtio-net-pci,netdev=net0",
+          uri.path);
     } else if (uri.kind == virtio::ListenUri::Kind::unixgram) {
       spdlog::info("vfkit: --device virtio-net,unixSocketPath={}", uri.path);
-      spdlog::info("QEMU: -netdev dgram,id=net0,local.type=unix,local.path=/tmp/qemu-vznet.sock,"
-                   "remote.type=unix,remote.path={} -device virtio-net-pci,netdev=net0", uri.path);
+      spdlog::info(
+          "QEMU: -netdev dgram,id=net0,local.type=unix,local.path=/tmp/qemu-vznet.sock,"
+          "remote.type=unix,remote.path={} -device virtio-net-pci,netdev=net0",
+          uri.path);
     }
   }
 }
@@ -231,8 +235,7 @@ void Runtime::on_guest_detached() {
   }
 }
 
-void Runtime::every(asio::steady_timer& timer, std::chrono::steady_clock::duration interval,
-                    void (Runtime::*tick)()) {
+void Runtime::every(asio::steady_timer& timer, std::chrono::steady_clock::duration interval, void (Runtime::*tick)()) {
   timer.expires_after(interval);
   timer.async_wait([this, &timer, interval, tick](const std::error_code& ec) {
     if (ec) return;

@@ -27,8 +27,8 @@ constexpr std::uint16_t load_be16(std::span<const std::uint8_t> bytes, std::size
 
 /// The big-endian 32-bit value at bytes[at..at+4); the caller has checked the length.
 constexpr std::uint32_t load_be32(std::span<const std::uint8_t> bytes, std::size_t at) {
-  return (std::uint32_t{bytes[at]} << 24) | (std::uint32_t{bytes[at + 1]} << 16) |
-         (std::uint32_t{bytes[at + 2]} << 8) | bytes[at + 3];
+  return (std::uint32_t{bytes[at]} << 24) | (std::uint32_t{bytes[at + 1]} << 16) | (std::uint32_t{bytes[at + 2]} << 8) |
+         bytes[at + 3];
 }
 
 /// Writes `v` big-endian to p[0..2).

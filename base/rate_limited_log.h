@@ -33,8 +33,8 @@ class RateLimitedLog {
  private:
   bool take() {
     auto now = std::chrono::steady_clock::now();
-    auto refill = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_refill_).count() *
-                  per_minute_ / 60000;
+    auto refill =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - last_refill_).count() * per_minute_ / 60000;
     if (refill > 0) {
       tokens_ = std::min<std::uint64_t>(burst_, tokens_ + static_cast<std::uint64_t>(refill));
       last_refill_ = now;

@@ -7,8 +7,8 @@
 // UDP answer over 512 bytes, one extra round trip for answers between 512 bytes and the guest's EDNS size.
 #include "dns/cares_resolver.h"
 
-#include <arpa/inet.h>
 #include <ares.h>
+#include <arpa/inet.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -108,7 +108,7 @@ CaresResolver::CaresResolver(asio::io_context& io, const std::vector<Ipv4Endpoin
 
 CaresResolver::~CaresResolver() {
   alive_.reset();
-  destroying_ = true;    // ares_destroy() ends every query with ARES_EDESTRUCTION: nobody is called back
+  destroying_ = true;      // ares_destroy() ends every query with ARES_EDESTRUCTION: nobody is called back
   ares_destroy(channel_);  // closes c-ares's sockets, telling socket_state() to release their descriptors
   for (auto& [fd, watch] : watches_) watch->descriptor.release();
   watches_.clear();
@@ -223,8 +223,8 @@ void CaresResolver::on_ready(int fd, std::uint64_t generation, bool read, const 
 void CaresResolver::arm_timer() {
   timeval tv{};
   if (ares_timeout(channel_, nullptr, &tv) == nullptr) return;  // nothing pending: leave any wait to expire
-  const auto due = std::chrono::steady_clock::now() + std::chrono::seconds(tv.tv_sec) +
-                   std::chrono::microseconds(tv.tv_usec);
+  const auto due =
+      std::chrono::steady_clock::now() + std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
   if (due >= timer_due_) return;  // already armed for an earlier time; that turn re-arms
   timer_due_ = due;
   timer_.expires_at(due);

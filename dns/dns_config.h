@@ -20,7 +20,7 @@ inline constexpr std::size_t kMaxPendingQueries = 1024;
 
 struct DnsConfig {
   Ipv4Address gateway = stack::gateway_of(stack::default_subnet());  ///< where it listens (UDP and TCP port 53)
-  std::vector<DnsRecord> records;        ///< --dns-record, in flag order
+  std::vector<DnsRecord> records;                                    ///< --dns-record, in flag order
   /// --dns-upstream servers, tried in order. Empty: those of the host's /etc/resolv.conf (read by c-ares).
   std::vector<Ipv4Endpoint> upstreams;
   /// A forwarded query that has no answer by then gets SERVFAIL. Below 5 s, glibc's default resolver

@@ -11,7 +11,7 @@ namespace vznet::dns {
 
 namespace {
 
-constexpr std::size_t kRecordFixedSize = 10;  // type, class, TTL, RDLENGTH after the owner name
+constexpr std::size_t kRecordFixedSize = 10;   // type, class, TTL, RDLENGTH after the owner name
 constexpr std::size_t kQuestionFixedSize = 4;  // type, class after the name
 
 void put_header(Bytes& out, const Header& h) {
@@ -195,8 +195,12 @@ std::size_t udp_answer_limit(const Query& query) {
 
 Bytes build_response(const Query& query, Rcode rcode, std::span<const AnswerRecord> answers, bool authoritative) {
   Bytes out;
-  Header h{query.header.id, response_flags(query.header, rcode, authoritative), 1,
-           static_cast<std::uint16_t>(answers.size()), 0, 0};
+  Header h{query.header.id,
+           response_flags(query.header, rcode, authoritative),
+           1,
+           static_cast<std::uint16_t>(answers.size()),
+           0,
+           0};
   put_header(out, h);
   put_question(out, query.question);
   for (const AnswerRecord& record : answers) {
@@ -212,9 +216,12 @@ Bytes build_response(const Query& query, Rcode rcode, std::span<const AnswerReco
 
 Bytes build_error(const Header& query_header, const Question* question, Rcode rcode) {
   Bytes out;
-  Header h{query_header.id, response_flags(query_header, rcode, false), question != nullptr ? std::uint16_t{1}
-                                                                                                : std::uint16_t{0},
-           0, 0, 0};
+  Header h{query_header.id,
+           response_flags(query_header, rcode, false),
+           question != nullptr ? std::uint16_t{1} : std::uint16_t{0},
+           0,
+           0,
+           0};
   put_header(out, h);
   if (question != nullptr) put_question(out, *question);
   return out;

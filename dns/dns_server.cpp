@@ -40,8 +40,7 @@ const char* describe(UpstreamError error) {
 }  // namespace
 
 DnsServer::DnsServer(asio::io_context& io, stack::Stack& stack, DnsConfig config)
-    : io_(io), stack_(stack), config_(std::move(config)), zone_(config_.gateway, config_.records),
-      deadline_timer_(io) {
+    : io_(io), stack_(stack), config_(std::move(config)), zone_(config_.gateway, config_.records), deadline_timer_(io) {
   auto cares = make_cares(io_, config_);
   const std::string servers = cares->describe_servers();
   upstream_ = std::move(cares);
@@ -50,8 +49,12 @@ DnsServer::DnsServer(asio::io_context& io, stack::Stack& stack, DnsConfig config
 
 DnsServer::DnsServer(asio::io_context& io, stack::Stack& stack, DnsConfig config,
                      std::unique_ptr<UpstreamResolver> upstream)
-    : io_(io), stack_(stack), config_(std::move(config)), zone_(config_.gateway, config_.records),
-      upstream_(std::move(upstream)), deadline_timer_(io) {
+    : io_(io),
+      stack_(stack),
+      config_(std::move(config)),
+      zone_(config_.gateway, config_.records),
+      upstream_(std::move(upstream)),
+      deadline_timer_(io) {
   start("(provided)");
 }
 
@@ -73,14 +76,17 @@ void DnsServer::start(const std::string& upstream_description) {
     if (udp_bind(udp_, &address, kDnsPort) != ERR_OK) {
       throw std::runtime_error("dns: cannot bind " + config_.gateway.to_string() + ":53/udp in lwIP");
     }
-    udp_recv(udp_, [](void* arg, udp_pcb*, pbuf* p, const ip_addr_t* source, u16_t port) {
-      static_cast<DnsServer*>(arg)->on_udp(p, source, port);
-    }, this);
-    tcp_ = std::make_unique<DnsTcpService>(
-        io_, stack_, config_.gateway, config_.tcp_idle_timeout, counters_,
-        [this](DnsTcpService::ConnectionId id, std::span<const std::uint8_t> message) {
-          handle(message, Origin{{}, id});
-        });
+    udp_recv(
+        udp_,
+        [](void* arg, udp_pcb*, pbuf* p, const ip_addr_t* source, u16_t port) {
+          static_cast<DnsServer*>(arg)->on_udp(p, source, port);
+        },
+        this);
+    tcp_ =
+        std::make_unique<DnsTcpService>(io_, stack_, config_.gateway, config_.tcp_idle_timeout, counters_,
+                                        [this](DnsTcpService::ConnectionId id, std::span<const std::uint8_t> message) {
+                                          handle(message, Origin{{}, id});
+                                        });
   } catch (...) {
     udp_remove(udp_);  // the destructor does not run for a constructor that throws
     udp_ = nullptr;
@@ -103,12 +109,8 @@ void DnsServer::on_udp(pbuf* p, const ip_addr_t* source, std::uint16_t port) {
 void DnsServer::handle(std::span<const std::uint8_t> message, const Origin& origin) {
   ParsedQuery parsed = parse_query(message);
   switch (parsed.problem) {
-    case QueryProblem::no_header:
-      counters_.events.add(DnsEvent::dropped_no_header);
-      return no_response(origin);
-    case QueryProblem::is_response:
-      counters_.events.add(DnsEvent::dropped_response);
-      return no_response(origin);
+    case QueryProblem::no_header: counters_.events.add(DnsEvent::dropped_no_header); return no_response(origin);
+    case QueryProblem::is_response: counters_.events.add(DnsEvent::dropped_response); return no_response(origin);
     case QueryProblem::not_implemented:
       counters_.events.add(DnsEvent::not_implemented);
       return respond(origin, build_error(*parsed.header, nullptr, Rcode::not_implemented), kClassicUdpSize);
@@ -116,8 +118,7 @@ void DnsServer::handle(std::span<const std::uint8_t> message, const Origin& orig
       counters_.events.add(DnsEvent::format_error);
       log_.log(spdlog::level::debug, "dns: malformed query from {}: FORMERR", origin.guest.to_string());
       return respond(origin, build_error(*parsed.header, nullptr, Rcode::format_error), kClassicUdpSize);
-    case QueryProblem::none:
-      break;
+    case QueryProblem::none: break;
   }
   const Query& query = *parsed.query;
   Zone::Lookup lookup = zone_.lookup(query.question);
@@ -130,8 +131,8 @@ void DnsServer::handle(std::span<const std::uint8_t> message, const Origin& orig
 void DnsServer::forward(const Query& query, std::span<const std::uint8_t> message, const Origin& origin) {
   if (pending_.size() >= config_.max_pending) {
     counters_.events.add(DnsEvent::pending_limit);
-    log_.log(spdlog::level::warn, "dns: {} queries already wait for the upstream; SERVFAIL for {}",
-             pending_.size(), query.question.name.to_text());
+    log_.log(spdlog::level::warn, "dns: {} queries already wait for the upstream; SERVFAIL for {}", pending_.size(),
+             query.question.name.to_text());
     return respond_error(origin, query, Rcode::server_failure);
   }
   const std::uint16_t upstream_id = allocate_upstream_id();

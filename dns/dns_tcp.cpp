@@ -29,10 +29,10 @@ std::chrono::milliseconds sweep_interval(std::chrono::milliseconds idle_timeout)
 struct DnsTcpService::Connection {
   DnsTcpService* service = nullptr;
   ConnectionId id = 0;
-  tcp_pcb* pcb = nullptr;  ///< null once lwIP freed it (error) or we let it go
-  Bytes input;             ///< received, not yet framed into messages (at most kMaxTcpInput)
-  Bytes output;            ///< framed replies lwIP has not taken yet
-  unsigned in_flight = 0;  ///< messages handed to the owner and not yet ended
+  tcp_pcb* pcb = nullptr;       ///< null once lwIP freed it (error) or we let it go
+  Bytes input;                  ///< received, not yet framed into messages (at most kMaxTcpInput)
+  Bytes output;                 ///< framed replies lwIP has not taken yet
+  unsigned in_flight = 0;       ///< messages handed to the owner and not yet ended
   bool guest_finished = false;  ///< FIN received: no more queries will come
   bool closing = false;         ///< to be detached and freed at the end of the loop turn
   bool abort = false;           ///< close with RST rather than FIN
@@ -42,7 +42,11 @@ struct DnsTcpService::Connection {
 
 DnsTcpService::DnsTcpService(asio::io_context& io, stack::Stack& stack, Ipv4Address gateway,
                              std::chrono::milliseconds idle_timeout, DnsCounters& counters, MessageHandler handler)
-    : io_(io), stack_(stack), idle_timeout_(idle_timeout), counters_(counters), handler_(std::move(handler)),
+    : io_(io),
+      stack_(stack),
+      idle_timeout_(idle_timeout),
+      counters_(counters),
+      handler_(std::move(handler)),
       sweep_timer_(io) {
   tcp_pcb* pcb = tcp_new();
   if (pcb == nullptr) throw std::runtime_error("dns: lwIP has no memory for the TCP listener");

@@ -15,8 +15,8 @@
 
 #include "dns/dns_counters.h"
 #include "dns/dns_message.h"
-#include "stack/ipv4_address.h"
 #include "lwip/err.h"
+#include "stack/ipv4_address.h"
 #include "stack/stack.h"
 
 struct tcp_pcb;
@@ -44,8 +44,8 @@ class DnsTcpService {
   using MessageHandler = std::function<void(ConnectionId id, std::span<const std::uint8_t> message)>;
 
   /// Listens on `gateway`:53. Throws std::runtime_error when lwIP cannot bind or listen.
-  DnsTcpService(asio::io_context& io, stack::Stack& stack, Ipv4Address gateway,
-                std::chrono::milliseconds idle_timeout, DnsCounters& counters, MessageHandler handler);
+  DnsTcpService(asio::io_context& io, stack::Stack& stack, Ipv4Address gateway, std::chrono::milliseconds idle_timeout,
+                DnsCounters& counters, MessageHandler handler);
   ~DnsTcpService();
   DnsTcpService(const DnsTcpService&) = delete;
   DnsTcpService& operator=(const DnsTcpService&) = delete;

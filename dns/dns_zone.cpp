@@ -10,9 +10,7 @@ namespace vznet::dns {
 
 namespace {
 
-bool is_host_name_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+bool is_host_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'; }
 
 std::string lowered(std::string_view text) {
   std::string out(text);

@@ -1,7 +1,8 @@
 // The memory budgets of flow data: what guest data waiting for a host socket really costs and the budget it must
-// stay within, per flow and in total; and the total of host data lwIP holds for the guests. Payload bytes alone undercount: every guest segment is its own pbuf allocation holding the whole
-// frame, so a guest sending 1-byte segments turned a 2 MiB window into some 200 MB. A flow over budget refuses
-// further segments (lwIP keeps the one refused and drops the rest until the host has drained the queue).
+// stay within, per flow and in total; and the total of host data lwIP holds for the guests. Payload bytes alone
+// undercount: every guest segment is its own pbuf allocation holding the whole frame, so a guest sending 1-byte
+// segments turned a 2 MiB window into some 200 MB. A flow over budget refuses further segments (lwIP keeps the one
+// refused and drops the rest until the host has drained the queue).
 #pragma once
 
 #include <cstddef>

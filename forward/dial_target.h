@@ -18,16 +18,16 @@ namespace vznet::forward {
 
 /// The classes of destination vznet never dials on the host (RFC 1122 3.2.1.3, RFC 6890).
 enum class Unroutable : std::uint8_t {
-  this_network,       ///< 0.0.0.0/8: "this host on this network"; a host connect() reaches loopback
-  loopback,           ///< 127.0.0.0/8 named directly: the host's loopback is reached through the gateway only
-  multicast,          ///< 224.0.0.0/4
-  reserved,           ///< 240.0.0.0/4 (limited broadcast 255.255.255.255 is `broadcast`)
-  broadcast,          ///< 255.255.255.255, or the guest subnet's directed broadcast
-  guest_subnet,       ///< another guest's (or a free) address of the guest subnet: guests meet on the link or not at all
+  this_network,  ///< 0.0.0.0/8: "this host on this network"; a host connect() reaches loopback
+  loopback,      ///< 127.0.0.0/8 named directly: the host's loopback is reached through the gateway only
+  multicast,     ///< 224.0.0.0/4
+  reserved,      ///< 240.0.0.0/4 (limited broadcast 255.255.255.255 is `broadcast`)
+  broadcast,     ///< 255.255.255.255, or the guest subnet's directed broadcast
+  guest_subnet,  ///< another guest's (or a free) address of the guest subnet: guests meet on the link or not at all
   count_
 };
-inline constexpr std::string_view kUnroutableNames[] = {"this_network", "loopback", "multicast", "reserved",
-                                                        "broadcast", "guest_subnet"};
+inline constexpr std::string_view kUnroutableNames[] = {"this_network", "loopback",  "multicast",
+                                                        "reserved",     "broadcast", "guest_subnet"};
 static_assert(std::size(kUnroutableNames) == static_cast<std::size_t>(Unroutable::count_));
 
 /// One line for logs: why such a destination is not dialed.

@@ -60,8 +60,8 @@ class RuleParser {
     EgressRule rule;
     rule.action = action_;
     std::string_view body = text_;
-    if (auto slash = body.rfind('/'); slash != std::string_view::npos &&
-                                      is_protocol_field(body.substr(slash + 1), body.substr(0, slash))) {
+    if (auto slash = body.rfind('/');
+        slash != std::string_view::npos && is_protocol_field(body.substr(slash + 1), body.substr(0, slash))) {
       rule.protocol = parse_protocol(body.substr(slash + 1));
       body = body.substr(0, slash);
     }
@@ -172,8 +172,9 @@ class PolicyTextParser {
     if (words.empty()) return;
     const std::string_view directive = words[0];
     if (directive == "allow" || directive == "deny") {
-      if (words.size() < 2) throw std::invalid_argument(quote(directive) + " needs a rule: " + std::string(directive) +
-                                                        ' ' + std::string(kRuleGrammar));
+      if (words.size() < 2)
+        throw std::invalid_argument(quote(directive) + " needs a rule: " + std::string(directive) + ' ' +
+                                    std::string(kRuleGrammar));
       expect_no_more(words, 2);
       policy_.add(parse_egress_rule(directive == "allow" ? EgressAction::allow : EgressAction::deny, words[1]));
     } else if (directive == "default") {
@@ -216,14 +217,10 @@ std::string_view to_string(EgressAction action) { return action == EgressAction:
 
 std::string_view to_string(EgressProtocol protocol) {
   switch (protocol) {
-    case EgressProtocol::any:
-      return "any";
-    case EgressProtocol::tcp:
-      return "tcp";
-    case EgressProtocol::udp:
-      return "udp";
-    case EgressProtocol::icmp:
-      return "icmp";
+    case EgressProtocol::any: return "any";
+    case EgressProtocol::tcp: return "tcp";
+    case EgressProtocol::udp: return "udp";
+    case EgressProtocol::icmp: return "icmp";
   }
   return "?";
 }
@@ -231,8 +228,7 @@ std::string_view to_string(EgressProtocol protocol) {
 bool EgressRule::matches(IpProtocol flow_protocol, Ipv4Endpoint target) const {
   if (!destination.contains(target.address)) return false;
   switch (protocol) {
-    case EgressProtocol::any:
-      break;
+    case EgressProtocol::any: break;
     case EgressProtocol::tcp:
       if (flow_protocol != IpProtocol::tcp) return false;
       break;
@@ -316,8 +312,7 @@ std::vector<std::string> EgressPolicy::describe() const {
   return lines;
 }
 
-EgressPolicy parse_policy_text(std::string_view text, std::span<const Ipv4Address> host_addresses,
-                               EgressPolicy base) {
+EgressPolicy parse_policy_text(std::string_view text, std::span<const Ipv4Address> host_addresses, EgressPolicy base) {
   PolicyTextParser parser(base, host_addresses);
   std::size_t line_number = 0;
   while (!text.empty()) {

@@ -30,10 +30,10 @@ using PublishedShare = std::uint32_t;
 
 /// What one flow table may hold (ForwardConfig says why each default is what it is).
 struct FlowLimits {
-  std::size_t max_flows = 16384;                ///< flows and lingering connections together
-  std::size_t max_per_guest = 12288;            ///< one guest port's share; inbound flows count as port 0
-  std::size_t max_per_published_port = 4096;    ///< the clients of one published port
-  std::chrono::seconds max_linger{30};          ///< how long a closed connection may take to finish closing
+  std::size_t max_flows = 16384;              ///< flows and lingering connections together
+  std::size_t max_per_guest = 12288;          ///< one guest port's share; inbound flows count as port 0
+  std::size_t max_per_published_port = 4096;  ///< the clients of one published port
+  std::chrono::seconds max_linger{30};        ///< how long a closed connection may take to finish closing
 };
 
 /// Who opened a flow: the guest (through the catch-all) or a host client (through a published port).
@@ -44,8 +44,7 @@ enum class FlowDirection : std::uint8_t { outbound, inbound };
 /// sees it (for an inbound flow, the host client's address or the gateway).
 class Flow {
  public:
-  Flow(FlowTable& table, const FlowKey& key, virtio::PortId port,
-       FlowDirection direction = FlowDirection::outbound);
+  Flow(FlowTable& table, const FlowKey& key, virtio::PortId port, FlowDirection direction = FlowDirection::outbound);
   virtual ~Flow() = default;
   Flow(const Flow&) = delete;
   Flow& operator=(const Flow&) = delete;
@@ -73,8 +72,14 @@ class Flow {
   void touch() { last_activity_ = Clock::now(); }
   /// An inbound flow learns its guest port from the guest's first answer.
   void set_port(virtio::PortId port) { port_ = port; }
-  void count_to_host(std::size_t n) { bytes_to_host_ += n; touch(); }
-  void count_to_guest(std::size_t n) { bytes_to_guest_ += n; touch(); }
+  void count_to_host(std::size_t n) {
+    bytes_to_host_ += n;
+    touch();
+  }
+  void count_to_guest(std::size_t n) {
+    bytes_to_guest_ += n;
+    touch();
+  }
   FlowTable& table() { return table_; }
 
   /// Waits until `socket` is ready for `what`, then calls (self->*then)() if the flow is still alive and
@@ -96,7 +101,7 @@ class Flow {
   FlowId id_ = 0;
   FlowKey key_;
   virtio::PortId port_;
-  virtio::PortId quota_port_ = 0;  ///< port_ at creation: whose share of the table this flow uses
+  virtio::PortId quota_port_ = 0;       ///< port_ at creation: whose share of the table this flow uses
   PublishedShare published_share_ = 0;  ///< an inbound flow's published port
   FlowDirection direction_;
   bool released_ = false;

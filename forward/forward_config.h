@@ -12,7 +12,7 @@
 namespace vznet::forward {
 
 struct ForwardConfig {
-  std::chrono::seconds connect_timeout{10};  ///< --connect-timeout: host connect must finish within this
+  std::chrono::seconds connect_timeout{10};      ///< --connect-timeout: host connect must finish within this
   std::chrono::seconds tcp_idle_timeout{86400};  ///< --tcp-timeout: no bytes either way for this long
   std::chrono::seconds udp_idle_timeout{60};     ///< --udp-timeout
   /// Both sides closed, lwIP still holds bytes for the guest, and the guest acknowledges none of them for this
@@ -20,8 +20,8 @@ struct ForwardConfig {
   /// it. Also how long a closed connection may take to finish closing (lingering_tcp.h): a guest that answers at
   /// all acknowledges a FIN within milliseconds, and TIME_WAIT lasts 2 s here.
   std::chrono::seconds tcp_drain_timeout{30};
-  std::chrono::seconds icmp_idle_timeout{10};    ///< echo socket kept this long after the last request
-  std::size_t max_flows = 16384;                 ///< --max-flows: TCP + UDP + ICMP flows together
+  std::chrono::seconds icmp_idle_timeout{10};  ///< echo socket kept this long after the last request
+  std::size_t max_flows = 16384;               ///< --max-flows: TCP + UDP + ICMP flows together
   /// --max-flows-per-guest: one guest's share (the clients of all published ports count as one guest), three
   /// quarters by default, so a guest that takes all it may still leaves the others a quarter of the table.
   std::size_t max_flows_per_guest = 12288;
@@ -34,9 +34,9 @@ struct ForwardConfig {
   /// flight); 512 leaves it room while a SYN flood to silent addresses holds at most 512 sockets per guest.
   std::size_t max_pending_dials = 512;
   std::size_t max_held_for_guests = kMaxHeldForGuestsTotal;  ///< buffer_budget.h says why (tests lower it)
-  Ipv4Address host_loopback{127, 0, 0, 1};       ///< what the gateway address means on the host
-  EgressPolicy egress;                           ///< which host destinations new flows may reach
-  bool egress_log = false;                       ///< --egress-log: one line per allowed flow, for audit
+  Ipv4Address host_loopback{127, 0, 0, 1};                   ///< what the gateway address means on the host
+  EgressPolicy egress;                                       ///< which host destinations new flows may reach
+  bool egress_log = false;                                   ///< --egress-log: one line per allowed flow, for audit
 };
 
 }  // namespace vznet::forward

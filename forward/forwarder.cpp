@@ -10,8 +10,7 @@
 
 namespace vznet::forward {
 
-Forwarder::Forwarder(asio::io_context& io, stack::Stack& stack, const ForwardConfig& config,
-                     ForwardCounters& counters)
+Forwarder::Forwarder(asio::io_context& io, stack::Stack& stack, const ForwardConfig& config, ForwardCounters& counters)
     : ctx_{stack, config, counters},
       table_(io,
              FlowLimits{.max_flows = config.max_flows,
@@ -31,8 +30,10 @@ bool Forwarder::admit_new_flow(const FlowKey& key) {
   const virtio::PortId port = ctx_.stack.current_port();
   if (table_.admit(port)) return true;
   ctx_.counters.events.add(ForwardEvent::flow_limit);
-  ctx_.flow_log.log(spdlog::level::warn, "{}: refused, --max-flows ({}) or this guest's --max-flows-per-guest ({}) "
-                    "reached", key.to_string(), ctx_.config.max_flows, ctx_.config.max_flows_per_guest);
+  ctx_.flow_log.log(spdlog::level::warn,
+                    "{}: refused, --max-flows ({}) or this guest's --max-flows-per-guest ({}) "
+                    "reached",
+                    key.to_string(), ctx_.config.max_flows, ctx_.config.max_flows_per_guest);
   return false;
 }
 
@@ -58,11 +59,13 @@ std::optional<Ipv4Endpoint> Forwarder::approve_dial(const FlowKey& key, ForwardE
 void Forwarder::make_room_for_a_dial(virtio::PortId port) {
   while (ctx_.pending_dials.count(port) >= ctx_.config.max_pending_dials) {
     auto* oldest = table_.live<TcpFlow>(*ctx_.pending_dials.oldest(port));
-    if (oldest == nullptr) break;  // cannot happen: a dial leaves the list before its flow is released
+    if (oldest == nullptr) break;         // cannot happen: a dial leaves the list before its flow is released
     if (oldest->settle_dial()) continue;  // it had connected (or failed): no longer pending
     ctx_.counters.events.add(ForwardEvent::dial_evicted);
-    ctx_.flow_log.log(spdlog::level::warn, "{}: dropped: guest port {} has {} connects in flight "
-                      "(--max-pending-connects)", oldest->key().to_string(), port, ctx_.config.max_pending_dials);
+    ctx_.flow_log.log(spdlog::level::warn,
+                      "{}: dropped: guest port {} has {} connects in flight "
+                      "(--max-pending-connects)",
+                      oldest->key().to_string(), port, ctx_.config.max_pending_dials);
     oldest->terminate();  // silently: its SYN may come again, as after a lost SYN-ACK
   }
 }
@@ -142,8 +145,10 @@ void Forwarder::icmp_echo_request(const stack::IcmpEcho& echo) {
       if (opened.ping_sockets_refused) {
         icmp_unavailable_ = true;
         ctx_.counters.events.add(ForwardEvent::icmp_unavailable);
-        spdlog::warn("ICMP echo to remote hosts is disabled: this host does not permit ICMP datagram sockets "
-                     "({}); on Linux allow them with sysctl net.ipv4.ping_group_range", opened.error.message());
+        spdlog::warn(
+            "ICMP echo to remote hosts is disabled: this host does not permit ICMP datagram sockets "
+            "({}); on Linux allow them with sysctl net.ipv4.ping_group_range",
+            opened.error.message());
       } else {
         ctx_.flow_log.log(spdlog::level::info, "{}: the host refuses echoes there: {}", key.to_string(),
                           opened.error.message());

@@ -53,8 +53,8 @@ void IcmpFlow::read_replies() {
     if (n < 0) break;  // EAGAIN, or an error we wait out
     if (auto reply = parse_echo_reply({g_icmp_buffer.data(), static_cast<std::size_t>(n)})) {
       // The guest sees its own identifier; the kernel chose another on the wire.
-      ctx_.stack.send_icmp_echo_reply(key().destination.address, key().guest.address, key().guest.port,
-                                      reply->sequence, reply->data);
+      ctx_.stack.send_icmp_echo_reply(key().destination.address, key().guest.address, key().guest.port, reply->sequence,
+                                      reply->data);
       count_to_guest(reply->data.size());
     }
   }

@@ -59,8 +59,8 @@ ForwardInfo PortPublisher::add(const PublishSpec& spec) {
   } else {
     for (std::size_t i = 0; i < spec.pair_count(); ++i) {
       const auto guest_port = static_cast<std::uint16_t>(spec.guest_ports.first + i);
-      const auto host_port = spec.host_port_any() ? std::uint16_t{0}
-                                                  : static_cast<std::uint16_t>(spec.host_ports.first + i);
+      const auto host_port =
+          spec.host_port_any() ? std::uint16_t{0} : static_cast<std::uint16_t>(spec.host_ports.first + i);
       forward.ports.push_back(bind_one(spec, host_port, guest_port));  // a throw unbinds the earlier ones
       forward.info.ports.push_back({forward.ports.back()->host_port(), guest_port});
     }
@@ -70,8 +70,8 @@ ForwardInfo PortPublisher::add(const PublishSpec& spec) {
   for (const BoundPort& bound : forward.info.ports) {
     spdlog::info("published {}/{} -> guest {}:{} (forward {})", host_text(spec.host_address, bound.host_port),
                  to_string(spec.protocol),
-                 spec.guest_address ? spec.guest_address->to_string() : std::string("first guest"),
-                 bound.guest_port, forward.info.id);
+                 spec.guest_address ? spec.guest_address->to_string() : std::string("first guest"), bound.guest_port,
+                 forward.info.id);
   }
   ForwardInfo info = forward.info;
   forwards_.emplace(info.id, std::move(forward));

@@ -24,8 +24,8 @@ struct BoundPort {
 
 struct ForwardInfo {
   ForwardId id = 0;
-  PublishSpec spec;               ///< as requested
-  std::vector<BoundPort> ports;   ///< as bound
+  PublishSpec spec;              ///< as requested
+  std::vector<BoundPort> ports;  ///< as bound
 };
 
 class PortPublisher {
@@ -47,8 +47,7 @@ class PortPublisher {
     ForwardInfo info;
     std::vector<std::unique_ptr<PublishedPort>> ports;
   };
-  std::unique_ptr<PublishedPort> bind_one(const PublishSpec& spec, std::uint16_t host_port,
-                                          std::uint16_t guest_port);
+  std::unique_ptr<PublishedPort> bind_one(const PublishSpec& spec, std::uint16_t host_port, std::uint16_t guest_port);
 
   PublishEnvironment env_;
   ForwardId next_id_ = 1;

@@ -132,9 +132,7 @@ class SpecParser {
     reject_brackets(body);
     auto parts = split_colons(body);
     switch (parts.size()) {
-      case 1:
-        f.guest_ports = parts[0];
-        break;
+      case 1: f.guest_ports = parts[0]; break;
       case 2:
         f.host_ports = parts[0];
         f.guest_ports = parts[1];
@@ -247,10 +245,8 @@ class SpecParser {
 
 std::string_view to_string(PublishProtocol protocol) {
   switch (protocol) {
-    case PublishProtocol::tcp:
-      return "tcp";
-    case PublishProtocol::udp:
-      return "udp";
+    case PublishProtocol::tcp: return "tcp";
+    case PublishProtocol::udp: return "udp";
   }
   return "?";
 }

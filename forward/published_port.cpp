@@ -3,8 +3,8 @@
 
 #include <array>
 
-#include <asio/ip/v6_only.hpp>
 #include <spdlog/spdlog.h>
+#include <asio/ip/v6_only.hpp>
 
 #include "forward/tcp_flow.h"
 #include "lwip/tcp.h"
@@ -31,8 +31,7 @@ std::array<std::uint8_t, 65507> g_datagram;
 bool is_aborted(const std::error_code& ec) { return ec == asio::error::operation_aborted; }
 }  // namespace
 
-Ipv4Address guest_visible_source(const asio::ip::address& client, const Ipv4Subnet& guest_subnet,
-                                 Ipv4Address gateway) {
+Ipv4Address guest_visible_source(const asio::ip::address& client, const Ipv4Subnet& guest_subnet, Ipv4Address gateway) {
   asio::ip::address_v4 v4;
   if (client.is_v4()) {
     v4 = client.to_v4();
@@ -52,13 +51,19 @@ Ipv4Address guest_visible_source(const asio::ip::address& client, const Ipv4Subn
 PublishedPort::PublishedPort(PublishEnvironment& env, Protocol protocol, const asio::ip::address& host_address,
                              std::uint16_t host_port, std::optional<Ipv4Address> guest_address,
                              std::uint16_t guest_port)
-    : env_(env), protocol_(protocol), guest_address_(guest_address), guest_port_(guest_port),
-      acceptor_(env.flows.io()), udp_(env.flows.io()), accept_retry_(env.flows.io()),
-      udp_sweep_at_(kUdpClientSweepThreshold), share_(env.flows.new_published_share()) {
+    : env_(env),
+      protocol_(protocol),
+      guest_address_(guest_address),
+      guest_port_(guest_port),
+      acceptor_(env.flows.io()),
+      udp_(env.flows.io()),
+      accept_retry_(env.flows.io()),
+      udp_sweep_at_(kUdpClientSweepThreshold),
+      share_(env.flows.new_published_share()) {
   if (protocol_ == Protocol::tcp) {
     const asio::ip::tcp::endpoint local(host_address, host_port);
     acceptor_.open(local.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));  // restart while old clients linger
+    acceptor_.set_option(asio::socket_base::reuse_address(true));             // restart while old clients linger
     if (host_address.is_v6()) acceptor_.set_option(asio::ip::v6_only(true));  // [::] and 0.0.0.0 coexist
     acceptor_.bind(local);
     acceptor_.listen(asio::socket_base::max_listen_connections);
@@ -96,8 +101,8 @@ std::optional<Ipv4Endpoint> PublishedPort::guest_target() {
   if (!address) address = env_.first_guest();
   if (!address || !env_.guest_attached()) {
     env_.ctx.counters.events.add(ForwardEvent::inbound_no_guest);
-    env_.ctx.flow_log.log(spdlog::level::warn,
-                          "published port {}/{}: client turned away: {}", host_port_, to_string(protocol_),
+    env_.ctx.flow_log.log(spdlog::level::warn, "published port {}/{}: client turned away: {}", host_port_,
+                          to_string(protocol_),
                           address ? "no guest is attached"
                                   : "no guest holds a DHCP lease (publish to an explicit GUEST_IP:PORT for guests "
                                     "with static addresses)");
@@ -112,8 +117,7 @@ void PublishedPort::accept_next() {
   acceptor_.async_accept(guard_.wrap([this](const std::error_code& ec, asio::ip::tcp::socket client) {
     if (is_aborted(ec)) return;
     if (ec) {
-      env_.ctx.flow_log.log(spdlog::level::warn, "published port {}/tcp: accept failed: {}", host_port_,
-                            ec.message());
+      env_.ctx.flow_log.log(spdlog::level::warn, "published port {}/tcp: accept failed: {}", host_port_, ec.message());
       accept_retry_.expires_after(kAcceptRetryDelay);
       accept_retry_.async_wait(guard_.wrap([this](const std::error_code& error) {
         if (!error) accept_next();
@@ -141,8 +145,8 @@ void PublishedPort::on_accepted(asio::ip::tcp::socket client) {
     env_.ctx.counters.events.add(ForwardEvent::flow_limit);
     return turn_away();
   }
-  const Ipv4Address source = guest_visible_source(peer.address(), env_.ctx.stack.config().subnet,
-                                                  env_.ctx.stack.config().gateway);
+  const Ipv4Address source =
+      guest_visible_source(peer.address(), env_.ctx.stack.config().subnet, env_.ctx.stack.config().gateway);
   tcp_pcb* pcb = TcpFlow::bind_inbound_pcb({source, peer.port()});
   if (pcb == nullptr) {
     env_.ctx.counters.events.add(ForwardEvent::flow_limit);
@@ -190,8 +194,8 @@ UdpFlow* PublishedPort::udp_flow_for(const asio::ip::udp::endpoint& client, cons
     env_.ctx.counters.events.add(ForwardEvent::flow_limit);
     return nullptr;
   }
-  const Ipv4Address source = guest_visible_source(client.address(), env_.ctx.stack.config().subnet,
-                                                  env_.ctx.stack.config().gateway);
+  const Ipv4Address source =
+      guest_visible_source(client.address(), env_.ctx.stack.config().subnet, env_.ctx.stack.config().gateway);
   // The client's port, unless that 4-tuple is taken (two loopback clients both shown as the gateway).
   FlowKey key{IpProtocol::udp, target, {source, client.port()}};
   for (std::uint32_t port = 49152; env_.flows.find(key) != nullptr; ++port) {
@@ -199,7 +203,8 @@ UdpFlow* PublishedPort::udp_flow_for(const asio::ip::udp::endpoint& client, cons
     key.destination.port = static_cast<std::uint16_t>(port);
   }
   if (udp_clients_.size() >= udp_sweep_at_) {
-    std::erase_if(udp_clients_, [this](const auto& entry) { return env_.flows.live<UdpFlow>(entry.second) == nullptr; });
+    std::erase_if(udp_clients_,
+                  [this](const auto& entry) { return env_.flows.live<UdpFlow>(entry.second) == nullptr; });
     udp_sweep_at_ = std::max(kUdpClientSweepThreshold, 2 * udp_clients_.size());  // amortized O(1) per client
   }
   auto& flow = env_.flows.emplace_inbound<UdpFlow>(share_, key, env_.ctx, udp_, client);

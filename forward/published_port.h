@@ -34,8 +34,7 @@ struct PublishEnvironment {
 /// The address the guest sees a host client as. The client's own address where the guest can answer it
 /// through the gateway (as passt does); the gateway for loopback, IPv6 and addresses inside the guest
 /// subnet, which the guest would look for on its own link.
-Ipv4Address guest_visible_source(const asio::ip::address& client, const Ipv4Subnet& guest_subnet,
-                                 Ipv4Address gateway);
+Ipv4Address guest_visible_source(const asio::ip::address& client, const Ipv4Subnet& guest_subnet, Ipv4Address gateway);
 
 class PublishedPort {
  public:

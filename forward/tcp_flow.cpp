@@ -37,9 +37,7 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(75);
 /// Host bytes pass through here on their way into lwIP's send buffer (one thread: one buffer for all flows).
 std::array<std::uint8_t, kLwipChunk> g_host_read_buffer;
 
-bool would_block(const std::error_code& ec) {
-  return ec == asio::error::would_block || ec == asio::error::try_again;
-}
+bool would_block(const std::error_code& ec) { return ec == asio::error::would_block || ec == asio::error::try_again; }
 
 /// ICMP destination-unreachable code for a failed connect.
 std::uint8_t unreachable_code(const std::error_code& ec) {
@@ -59,13 +57,19 @@ std::uint32_t TcpFlow::sequence_of(const pbuf* ip_packet) {
 }
 
 TcpFlow::TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context, pbuf* syn)
-    : Flow(table, key, port), ctx_(context), syn_(stack::share_pbuf(syn)), syn_seq_(sequence_of(syn)),
+    : Flow(table, key, port),
+      ctx_(context),
+      syn_(stack::share_pbuf(syn)),
+      syn_seq_(sequence_of(syn)),
       host_(table.io()) {}
 
 TcpFlow::TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context,
                  asio::ip::tcp::socket client, tcp_pcb* pcb)
-    : Flow(table, key, port, FlowDirection::inbound), ctx_(context), state_(State::connecting_guest),
-      host_(std::move(client)), pcb_(pcb) {
+    : Flow(table, key, port, FlowDirection::inbound),
+      ctx_(context),
+      state_(State::connecting_guest),
+      host_(std::move(client)),
+      pcb_(pcb) {
   std::error_code ignored;
   host_.non_blocking(true, ignored);
   host_.set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -213,8 +217,7 @@ bool TcpFlow::on_guest_data(pbuf* p) {
     return true;
   }
   const std::size_t footprint = heap_footprint(p);
-  if (to_host_footprint_ + footprint > kMaxQueuedFootprintPerFlow ||
-      !ctx_.guest_to_host_budget.try_charge(footprint)) {
+  if (to_host_footprint_ + footprint > kMaxQueuedFootprintPerFlow || !ctx_.guest_to_host_budget.try_charge(footprint)) {
     ctx_.counters.events.add(ForwardEvent::guest_data_refused);
     return false;
   }
@@ -423,7 +426,7 @@ void TcpFlow::on_lwip_error(void* arg, err_t err) {
   const bool graceful = err == ERR_CLSD;
   if (self->state_ == State::connecting_guest) {
     self->ctx_.counters.events.add(err == ERR_RST ? ForwardEvent::inbound_tcp_refused
-                                           : ForwardEvent::inbound_tcp_unreachable);
+                                                  : ForwardEvent::inbound_tcp_unreachable);
   } else if (!graceful) {
     self->ctx_.counters.events.add(ForwardEvent::tcp_reset_by_guest);
   }
@@ -498,8 +501,7 @@ void TcpFlow::tick(Clock::time_point now) {
       }
       break;
     case State::closed:
-    case State::count_:
-      break;
+    case State::count_: break;
   }
 }
 

@@ -36,8 +36,8 @@ class TcpFlow final : public Flow {
   ///              for ForwardConfig::tcp_drain_timeout it is reset.
   ///  closed      released; both sides detached; waiting to be reaped.
   enum class State : std::uint8_t { dialing, handshaking, connecting_guest, open, closed, count_ };
-  static constexpr std::array<std::string_view, 5> kStateNames{"dialing", "handshaking", "connecting_guest",
-                                                               "open", "closed"};
+  static constexpr std::array<std::string_view, 5> kStateNames{"dialing", "handshaking", "connecting_guest", "open",
+                                                               "closed"};
   static_assert(kStateNames.size() == static_cast<std::size_t>(State::count_));
 
   /// Outbound: the guest's SYN `syn` asks for key.destination.
@@ -111,7 +111,7 @@ class TcpFlow final : public Flow {
 
   ForwardContext& ctx_;
   State state_ = State::dialing;
-  stack::PbufPtr syn_;            ///< the guest's SYN, held while dialing
+  stack::PbufPtr syn_;                               ///< the guest's SYN, held while dialing
   std::optional<PendingDials::Entry> pending_dial_;  ///< while dialing: this flow in ctx_.pending_dials
   std::uint32_t syn_seq_ = 0;
   asio::ip::tcp::socket host_;
@@ -123,15 +123,15 @@ class TcpFlow final : public Flow {
   std::size_t to_host_footprint_ = 0;   ///< heap bytes to_host_ holds (buffer_budget.h), also charged to the total
   std::size_t held_for_guest_ = 0;      ///< host bytes lwIP holds for the guest, as charged to the total
   std::vector<std::uint8_t> to_guest_backlog_;  ///< host bytes lwIP could not take (rare ERR_MEM; <= 64 KiB)
-  bool host_write_armed_ = false;  ///< a host write is deferred to the end of the turn or waits for room
-  bool host_read_armed_ = false;   ///< a host read is deferred to the end of the turn or waits for data
-  bool guest_fin_ = false;      ///< guest sent FIN
-  bool host_shut_ = false;      ///< FIN passed on to the host (shutdown(SHUT_WR))
-  bool host_eof_ = false;       ///< host sent EOF
-  bool guest_shut_ = false;     ///< FIN passed on to the guest
-  bool host_reset_while_dialing_ = false;  ///< the host accepted and reset before the connect completed
-  bool pcb_aborted_ = false;    ///< we called tcp_abort(): an lwIP callback in progress must return ERR_ABRT
-  bool draining_ = false;       ///< both directions done; waiting for the guest to acknowledge the rest
+  bool host_write_armed_ = false;               ///< a host write is deferred to the end of the turn or waits for room
+  bool host_read_armed_ = false;                ///< a host read is deferred to the end of the turn or waits for data
+  bool guest_fin_ = false;                      ///< guest sent FIN
+  bool host_shut_ = false;                      ///< FIN passed on to the host (shutdown(SHUT_WR))
+  bool host_eof_ = false;                       ///< host sent EOF
+  bool guest_shut_ = false;                     ///< FIN passed on to the guest
+  bool host_reset_while_dialing_ = false;       ///< the host accepted and reset before the connect completed
+  bool pcb_aborted_ = false;  ///< we called tcp_abort(): an lwIP callback in progress must return ERR_ABRT
+  bool draining_ = false;     ///< both directions done; waiting for the guest to acknowledge the rest
 };
 
 }  // namespace vznet::forward

@@ -19,7 +19,10 @@ UdpFlow::UdpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, Forw
 
 UdpFlow::UdpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, ForwardContext& context,
                  asio::ip::udp::socket& published, const asio::ip::udp::endpoint& client)
-    : Flow(table, key, port, FlowDirection::inbound), ctx_(context), host_(table.io()), published_(&published),
+    : Flow(table, key, port, FlowDirection::inbound),
+      ctx_(context),
+      host_(table.io()),
+      published_(&published),
       client_(client) {
   ctx_.counters.events.add(ForwardEvent::inbound_udp_opened);
 }

@@ -41,7 +41,7 @@ class UdpFlow final : public Flow {
   void read_from_host();
 
   ForwardContext& ctx_;
-  asio::ip::udp::socket host_;  ///< outbound only
+  asio::ip::udp::socket host_;                  ///< outbound only
   asio::ip::udp::socket* published_ = nullptr;  ///< inbound only
   asio::ip::udp::endpoint client_;              ///< inbound only
   bool read_armed_ = false;

@@ -8,14 +8,14 @@
 // 2. A look before lwIP. LWIP_HOOK_IP4_INPUT runs at the top of ip4_input(), before lwIP acts on a packet.
 //    Here (Stack::on_ip4_input):
 //    - a TCP SYN without ACK goes to forward/ (unless it is for a service vznet runs itself on the gateway,
-//      such as DNS over TCP: those go straight to lwIP's own listener, see Stack::serve_tcp_locally) (GuestTraffic::tcp_syn). For a new 4-tuple forward/ keeps the
-//      packet, starts the host connect and says "consumed"; lwIP never sees it, so the guest gets no SYN-ACK
-//      yet. Retransmitted SYNs while the connect is pending are consumed (dropped) too. When the host connect
-//      succeeds, forward/ calls Stack::reinject(), which feeds the kept SYN to ip4_input() past this hook;
-//      when it fails, the guest gets an RST (refused) or ICMP host unreachable (unreachable, timed out).
-//      This is rule 6 of STYLE.md: TCP connects before it accepts.
-//      A SYN for the 4-tuple of a connection lwIP still holds after vznet closed it (TIME_WAIT above all) ends
-//      that connection first (Forwarder::tcp_syn, forward/lingering_tcp.h).
+//      such as DNS over TCP: those go straight to lwIP's own listener, see Stack::serve_tcp_locally)
+//      (GuestTraffic::tcp_syn). For a new 4-tuple forward/ keeps the packet, starts the host connect and says
+//      "consumed"; lwIP never sees it, so the guest gets no SYN-ACK yet. Retransmitted SYNs while the connect is
+//      pending are consumed (dropped) too. When the host connect succeeds, forward/ calls Stack::reinject(), which
+//      feeds the kept SYN to ip4_input() past this hook; when it fails, the guest gets an RST (refused) or ICMP host
+//      unreachable (unreachable, timed out). This is rule 6 of STYLE.md: TCP connects before it accepts. A SYN for the
+//      4-tuple of a connection lwIP still holds after vznet closed it (TIME_WAIT above all) ends that connection first
+//      (Forwarder::tcp_syn, forward/lingering_tcp.h).
 //    - an ICMP echo request to anything but the gateway goes to forward/, which pings the real host through
 //      an ICMP datagram socket and answers only if that host answers. lwIP would otherwise reply to any
 //      address itself (patch 0001 made them all "ours"), which would fake reachability.
@@ -80,9 +80,12 @@ void Stack::create_catch_all() {
   if (udp_catch_all_ == nullptr || udp_bind(udp_catch_all_, IP4_ADDR_ANY, 0) != ERR_OK) {
     throw std::runtime_error("lwIP: cannot create the catch-all UDP pcb");
   }
-  udp_recv(udp_catch_all_, [](void* arg, udp_pcb*, pbuf* p, const ip_addr_t* addr, u16_t port) {
-    static_cast<Stack*>(arg)->on_udp(p, addr, port);
-  }, this);
+  udp_recv(
+      udp_catch_all_,
+      [](void* arg, udp_pcb*, pbuf* p, const ip_addr_t* addr, u16_t port) {
+        static_cast<Stack*>(arg)->on_udp(p, addr, port);
+      },
+      this);
   udp_reply_ = udp_new();
   if (udp_reply_ == nullptr) throw std::runtime_error("lwIP: no memory");
 }
@@ -90,7 +93,10 @@ void Stack::create_catch_all() {
 int Stack::on_ip4_input(pbuf* p) {
   if (reinjecting_) return 0;
   const auto* ip = static_cast<const std::uint8_t*>(p->payload);
-  auto consume = [p](void) { pbuf_free(p); return 1; };
+  auto consume = [p](void) {
+    pbuf_free(p);
+    return 1;
+  };
   // lwIP would drop these too, but silently: checking here makes every malformed packet a counted drop.
   const std::size_t header_len = p->len >= kIpv4MinHeader ? static_cast<std::size_t>(ip[0] & 0x0F) * 4 : 0;
   const std::size_t total_len = p->len >= kIpv4MinHeader ? base::load_be16(ip + 2) : 0;
@@ -155,8 +161,12 @@ int Stack::on_ip4_input(pbuf* p) {
     }
     const std::size_t ip_total = std::min<std::size_t>(total_len, p->len);
     if (traffic_ != nullptr) {
-      IcmpEcho echo{source, destination, base::load_be16(icmp + 4), base::load_be16(icmp + 6),
-                    {icmp + kIcmpEchoHeader, ip_total - header_len - kIcmpEchoHeader}, p};
+      IcmpEcho echo{source,
+                    destination,
+                    base::load_be16(icmp + 4),
+                    base::load_be16(icmp + 6),
+                    {icmp + kIcmpEchoHeader, ip_total - header_len - kIcmpEchoHeader},
+                    p};
       traffic_->icmp_echo_request(echo);
     } else {
       counters_.drops.add(StackDrop::no_handler);
@@ -188,7 +198,8 @@ void Stack::on_udp(pbuf* p, const ip_addr_t* src, std::uint16_t src_port) {
     counters_.drops.add(StackDrop::no_handler);
     return;
   }
-  FlowKey key{IpProtocol::udp, {Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(src)))}, src_port},
+  FlowKey key{IpProtocol::udp,
+              {Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(src)))}, src_port},
               {destination, base::load_be16(udp + 2)}};
   traffic_->udp_datagram(key, std::move(payload));
 }

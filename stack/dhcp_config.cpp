@@ -27,8 +27,8 @@ DhcpRange DhcpConfig::effective_range() const {
 
 std::optional<std::string> DhcpConfig::validate() const {
   const DhcpRange r = effective_range();
-  const std::string range_flag = range ? "--dhcp-range " + r.first.to_string() + "-" + r.last.to_string()
-                                       : std::string("the default DHCP range");
+  const std::string range_flag =
+      range ? "--dhcp-range " + r.first.to_string() + "-" + r.last.to_string() : std::string("the default DHCP range");
   if (r.last < r.first) return range_flag + ": no address left after the gateway";
   for (Ipv4Address a : {r.first, r.last}) {
     if (std::string why = unusable_reason(*this, a); !why.empty()) return range_flag + ": " + why;
@@ -43,8 +43,8 @@ std::optional<std::string> DhcpConfig::validate() const {
     if (!addresses.insert(s.address).second) return flag + ": the address is reserved for another MAC";
   }
   if (lease_time < kMinLeaseTime || lease_time > kMaxLeaseTime) {
-    return "--lease-time " + std::to_string(lease_time.count()) + ": must be " +
-           std::to_string(kMinLeaseTime.count()) + " to " + std::to_string(kMaxLeaseTime.count()) + " seconds";
+    return "--lease-time " + std::to_string(lease_time.count()) + ": must be " + std::to_string(kMinLeaseTime.count()) +
+           " to " + std::to_string(kMaxLeaseTime.count()) + " seconds";
   }
   for (const std::string& domain : search_domains) {
     if (!dhcp::encode_search_list({domain})) return "--dns-search " + domain + ": not a valid domain name";

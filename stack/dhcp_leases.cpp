@@ -109,8 +109,8 @@ Lease& LeasePool::claim(Ipv4Address address, const DhcpClient& client) {
   // identifier still matching another record names one that has ended (or is the same MAC's).
   for (;;) {
     std::optional<std::uint32_t> other;
-    if (auto it = by_client_id_.find(client.client_id); !client.client_id.empty() && it != by_client_id_.end() &&
-                                                         it->second != address.value) {
+    if (auto it = by_client_id_.find(client.client_id);
+        !client.client_id.empty() && it != by_client_id_.end() && it->second != address.value) {
       other = it->second;
     } else if (auto m = by_mac_.find(client.mac); m != by_mac_.end() && m->second != address.value) {
       other = m->second;

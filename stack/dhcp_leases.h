@@ -120,11 +120,11 @@ class LeasePool {
   std::unordered_map<base::MacAddress, Ipv4Address, base::MacHash> static_by_mac_;
   std::map<Ipv4Address, base::MacAddress> static_by_address_;
   std::map<std::uint32_t, Lease> records_;  ///< by address; only addresses that have been handed out
-  std::unordered_map<base::MacAddress, std::uint32_t, base::MacHash> by_mac_;          ///< owned records only
-  std::map<std::vector<std::uint8_t>, std::uint32_t> by_client_id_;      ///< owned records with option 61
-  std::uint64_t next_fresh_;                  ///< addresses in the range below this have had a record
-  std::vector<std::uint32_t> recycled_;       ///< addresses whose record was erased (fresh again)
-  std::vector<std::uint32_t> quarantined_;    ///< declined addresses, checked for the end of quarantine
+  std::unordered_map<base::MacAddress, std::uint32_t, base::MacHash> by_mac_;  ///< owned records only
+  std::map<std::vector<std::uint8_t>, std::uint32_t> by_client_id_;            ///< owned records with option 61
+  std::uint64_t next_fresh_;                ///< addresses in the range below this have had a record
+  std::vector<std::uint32_t> recycled_;     ///< addresses whose record was erased (fresh again)
+  std::vector<std::uint32_t> quarantined_;  ///< declined addresses, checked for the end of quarantine
   /// After a fruitless search for a released address: none can appear before this time, unless a record
   /// is released or erased first. Keeps a DISCOVER flood on an exhausted pool from scanning every record.
   DhcpTime nothing_released_before_{};

@@ -34,7 +34,14 @@ inline constexpr std::size_t kMinReplySize = 300;
 
 /// DHCP message type (option 53).
 enum class MessageType : std::uint8_t {
-  discover = 1, offer = 2, request = 3, decline = 4, ack = 5, nak = 6, release = 7, inform = 8
+  discover = 1,
+  offer = 2,
+  request = 3,
+  decline = 4,
+  ack = 5,
+  nak = 6,
+  release = 7,
+  inform = 8
 };
 /// Name for logs ("DISCOVER"); "?" for values outside the enum.
 std::string_view to_string(MessageType type);

@@ -91,8 +91,8 @@ std::vector<ReplyOption> DhcpResponder::options_for(const Message& m, bool with_
   if (with_lease) {
     out.push_back({option::lease_time, dhcp::be32(seconds(config_.lease_time))});
     out.push_back({option::renewal_time, dhcp::be32(seconds(config_.lease_time) / 2)});
-    out.push_back({option::rebinding_time, dhcp::be32(static_cast<std::uint32_t>(
-                                               std::uint64_t{seconds(config_.lease_time)} * 7 / 8))});
+    out.push_back({option::rebinding_time,
+                   dhcp::be32(static_cast<std::uint32_t>(std::uint64_t{seconds(config_.lease_time)} * 7 / 8))});
   }
   out.push_back({option::subnet_mask, dhcp::be32(config_.subnet.mask())});
   // RFC 6842: a server returns the client identifier it was sent.
@@ -100,7 +100,8 @@ std::vector<ReplyOption> DhcpResponder::options_for(const Message& m, bool with_
   std::set<std::uint8_t> sent;
   for (const ReplyOption& o : out) sent.insert(o.code);
   auto add = [&](std::uint8_t code) {
-    auto it = std::find_if(available_.begin(), available_.end(), [code](const ReplyOption& o) { return o.code == code; });
+    auto it =
+        std::find_if(available_.begin(), available_.end(), [code](const ReplyOption& o) { return o.code == code; });
     if (it != available_.end() && sent.insert(code).second) out.push_back(*it);
   };
   if (auto requested = m.parameter_request_list()) {
@@ -123,8 +124,8 @@ void DhcpResponder::note_foreign_client_id(const Message& m, const DhcpClient& c
 void DhcpResponder::refuse_not_holder(DhcpDrop reason, const Message& m, const DhcpClient& client,
                                       Ipv4Address address) {
   counters_.drops.add(reason);
-  foreign_log_.log(spdlog::level::warn, "DHCP: {} from {} about {}, which it does not hold: ignored",
-                   to_string(m.type), describe(client), address.to_string());
+  foreign_log_.log(spdlog::level::warn, "DHCP: {} from {} about {}, which it does not hold: ignored", to_string(m.type),
+                   describe(client), address.to_string());
 }
 
 std::optional<DhcpOutgoing> DhcpResponder::on_discover(const Message& m, const DhcpClient& client, DhcpTime now) {
@@ -165,8 +166,8 @@ std::optional<DhcpOutgoing> DhcpResponder::on_request(const Message& m, const Dh
   if (renewal) {
     spdlog::debug("DHCP: renewed {} for {}", address->to_string(), describe(client));
   } else {
-    lease_log_.log(spdlog::level::info, "DHCP: {} leased to {} for {} s{}", address->to_string(),
-                   describe(client), config_.lease_time.count(), lease->is_static ? " (static)" : "");
+    lease_log_.log(spdlog::level::info, "DHCP: {} leased to {} for {} s{}", address->to_string(), describe(client),
+                   config_.lease_time.count(), lease->is_static ? " (static)" : "");
   }
   // A renewing client has its address and listens there (RFC 2131 4.1); one without gets a broadcast,
   // which every client accepts, whether or not it set the broadcast flag.

@@ -44,9 +44,12 @@ DhcpServer::DhcpServer(Stack& stack, const DhcpConfig& config, DhcpCounters& cou
     udp_remove(pcb_);
     throw std::runtime_error("lwIP: cannot bind the DHCP server to port 67");
   }
-  udp_recv(pcb_, [](void* arg, udp_pcb*, pbuf* p, const ip_addr_t* addr, u16_t port) {
-    static_cast<DhcpServer*>(arg)->on_datagram(p, addr, port);
-  }, this);
+  udp_recv(
+      pcb_,
+      [](void* arg, udp_pcb*, pbuf* p, const ip_addr_t* addr, u16_t port) {
+        static_cast<DhcpServer*>(arg)->on_datagram(p, addr, port);
+      },
+      this);
   const DhcpRange r = config.effective_range();
   spdlog::info("DHCP: serving {}-{} on {} ({} static), lease {} s", r.first.to_string(), r.last.to_string(),
                config.subnet.to_string(), config.statics.size(), config.lease_time.count());
@@ -71,7 +74,7 @@ void DhcpServer::on_datagram(pbuf* p, const ip_addr_t* source, std::uint16_t sou
 }
 
 void DhcpServer::send(const DhcpOutgoing& reply) {
-  const std::size_t udp_length = UDP_HLEN + reply.payload.size();  // at most the MTU less IP: reply_limit()
+  const std::size_t udp_length = UDP_HLEN + reply.payload.size();           // at most the MTU less IP: reply_limit()
   pbuf* p = pbuf_alloc(PBUF_IP, static_cast<u16_t>(udp_length), PBUF_RAM);  // room for the IP and link headers
   if (p == nullptr) {
     counters_.drops.add(DhcpDrop::no_memory);

@@ -30,7 +30,6 @@ constexpr std::size_t kYiaddrOffset = 16;
 constexpr std::size_t kChaddrOffset = 28;
 constexpr std::array<std::uint8_t, 4> kMagicCookie{99, 130, 83, 99};
 
-
 /// The IPv4 header fields a verdict needs, and the bytes after the header (within the total length).
 struct Ipv4View {
   Ipv4Address source, destination;
@@ -116,8 +115,7 @@ std::optional<Ipv4Address> named_address(dhcp::MessageType type, Ipv4Address sou
 }
 
 bool names_an_address(std::optional<dhcp::MessageType> type) {
-  return type == dhcp::MessageType::release || type == dhcp::MessageType::decline ||
-         type == dhcp::MessageType::inform;
+  return type == dhcp::MessageType::release || type == dhcp::MessageType::decline || type == dhcp::MessageType::inform;
 }
 
 }  // namespace
@@ -149,12 +147,9 @@ GuestGuard::Decision GuestGuard::decide(virtio::PortId port, PortState& state, v
   }
   const ByteSpan payload = frame.subspan(kEthernetHeader);
   switch (base::load_be16(frame, 12)) {
-    case kEtherTypeIpv4:
-      return decide_ipv4(port, state, payload);
-    case kEtherTypeArp:
-      return decide_arp(state, payload);
-    default:
-      return {Admission::stack_only};
+    case kEtherTypeIpv4: return decide_ipv4(port, state, payload);
+    case kEtherTypeArp: return decide_arp(state, payload);
+    default: return {Admission::stack_only};
   }
 }
 

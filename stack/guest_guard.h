@@ -37,8 +37,8 @@ enum class GuardDrop : std::uint8_t {
   count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(GuardDrop::count_)> kGuardDropNames{
-    "malformed", "foreign_mac", "mac_taken", "ip_spoof", "no_lease", "arp_spoof", "dhcp_server_spoof",
-    "dhcp_not_holder"};
+    "malformed", "foreign_mac", "mac_taken",         "ip_spoof",
+    "no_lease",  "arp_spoof",   "dhcp_server_spoof", "dhcp_not_holder"};
 static_assert(!kGuardDropNames.back().empty(), "every GuardDrop needs a name");
 
 /// The guard's drops by reason. Plain integers, one thread (the loop's).
@@ -59,7 +59,7 @@ struct GuardConfig {
 /// One guest port as the guard sees it (for the control API).
 struct GuardedPort {
   virtio::PortId port = 0;
-  std::optional<base::MacAddress> mac;          ///< learned from its first admitted frame
+  std::optional<base::MacAddress> mac;  ///< learned from its first admitted frame
   std::optional<Ipv4Address> leased;    ///< from the last DHCP ACK delivered to it
   std::optional<Ipv4Address> reserved;  ///< --dhcp-static for its MAC
   /// The address the port may send from: the leased one, else the reserved one.

@@ -39,9 +39,7 @@ struct Ipv4Subnet {
   static std::optional<Ipv4Subnet> parse(std::string_view text, std::string* error = nullptr);
   std::string to_string() const;
 
-  constexpr std::uint32_t mask() const {
-    return prefix_length == 0 ? 0u : ~std::uint32_t{0} << (32 - prefix_length);
-  }
+  constexpr std::uint32_t mask() const { return prefix_length == 0 ? 0u : ~std::uint32_t{0} << (32 - prefix_length); }
   constexpr bool contains(Ipv4Address a) const { return (a.value & mask()) == network.value; }
   constexpr Ipv4Address broadcast() const { return Ipv4Address{network.value | ~mask()}; }
   /// The n-th address of the subnet (n = 1 is the first host address).

@@ -63,8 +63,8 @@ class Stack final : public virtio::GuestNetwork {
   /// A UDP datagram to the guest, from `from` (the address and port the guest originally sent to).
   bool send_udp(const Ipv4Endpoint& from, const Ipv4Endpoint& to_guest, std::span<const std::uint8_t> payload);
   /// An ICMP echo reply to the guest from `from`.
-  bool send_icmp_echo_reply(Ipv4Address from, Ipv4Address to_guest, std::uint16_t identifier,
-                            std::uint16_t sequence, std::span<const std::uint8_t> data);
+  bool send_icmp_echo_reply(Ipv4Address from, Ipv4Address to_guest, std::uint16_t identifier, std::uint16_t sequence,
+                            std::span<const std::uint8_t> data);
   /// TCP to gateway:`port` is served by an lwIP listener inside vznet (e.g. DNS over TCP), not dialed on the
   /// host: the catch-all lets those SYNs through to lwIP. The caller creates the listener.
   void serve_tcp_locally(std::uint16_t port) { local_tcp_ports_.insert(port); }
@@ -104,7 +104,7 @@ class Stack final : public virtio::GuestNetwork {
   std::chrono::steady_clock::time_point timer_due_ = std::chrono::steady_clock::time_point::max();
   bool reinjecting_ = false;
   virtio::PortId current_port_ = 0;
-  std::vector<std::uint8_t> output_scratch_;  ///< linearizes chained pbufs for the switch
+  std::vector<std::uint8_t> output_scratch_;           ///< linearizes chained pbufs for the switch
   std::unordered_set<std::uint16_t> local_tcp_ports_;  ///< see serve_tcp_locally()
   static Stack* instance_;
 };

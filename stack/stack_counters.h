@@ -12,11 +12,11 @@
 namespace vznet::stack {
 
 enum class StackDrop : std::uint8_t {
-  no_memory,         ///< pbuf allocation failed
-  malformed_ip,      ///< truncated or inconsistent IPv4/TCP/UDP/ICMP header seen by the catch-all
-  tcp_fragment,      ///< fragmented TCP segment (guests set DF on TCP; refusing keeps SYN handling exact)
-  broadcast_flow,    ///< UDP/TCP to a broadcast or multicast address (not relayed)
-  no_handler,        ///< traffic arrived before the flows were wired
+  no_memory,           ///< pbuf allocation failed
+  malformed_ip,        ///< truncated or inconsistent IPv4/TCP/UDP/ICMP header seen by the catch-all
+  tcp_fragment,        ///< fragmented TCP segment (guests set DF on TCP; refusing keeps SYN handling exact)
+  broadcast_flow,      ///< UDP/TCP to a broadcast or multicast address (not relayed)
+  no_handler,          ///< traffic arrived before the flows were wired
   unspecified_source,  ///< TCP/UDP/ICMP from 0.0.0.0 (lwIP admits it for DHCP only; no flow may carry it)
   count_
 };

@@ -62,8 +62,8 @@ void ConnectionListener::adopt(UniqueFd connection) {
   if (socket_type_ == SOCK_STREAM) {
     ports_.attach(std::make_unique<StreamPort>(context_, *this, label_, std::move(connection)));
   } else {
-    ports_.attach(std::make_unique<PacketPort>(context_, *this, label_, std::move(connection),
-                                               PacketPort::Owned::connection));
+    ports_.attach(
+        std::make_unique<PacketPort>(context_, *this, label_, std::move(connection), PacketPort::Owned::connection));
   }
 }
 

@@ -16,9 +16,8 @@ constexpr int kReceiveCallsPerTurn = 4;
 constexpr std::chrono::milliseconds kReceiveErrorBackoff{100};
 }  // namespace
 
-DatagramListener::DatagramListener(asio::io_context& io, ListenUri uri, std::string label,
-                                   const LinkOptions& options, PortEvents& events, LinkCounters& counters,
-                                   UniqueFd socket, SocketFile file)
+DatagramListener::DatagramListener(asio::io_context& io, ListenUri uri, std::string label, const LinkOptions& options,
+                                   PortEvents& events, LinkCounters& counters, UniqueFd socket, SocketFile file)
     : uri_(std::move(uri)),
       label_(std::move(label)),
       context_{io, events, counters, options.max_frame_size},

@@ -64,8 +64,7 @@ bool StreamDecoder::start_frame(std::size_t length, Sink& sink) {
 bool StreamDecoder::feed(Frame bytes, Sink& sink) {
   while (!bytes.empty()) {
     switch (state_) {
-      case State::broken:
-        return false;
+      case State::broken: return false;
       case State::prefix: {
         if (prefix_have_ == 0 && bytes.size() >= kStreamPrefixSize) {
           const std::size_t length = base::load_be32(bytes.data());

@@ -82,9 +82,8 @@ std::unique_ptr<GuestListener> open_path_listener(asio::io_context& io, const Li
                                               std::move(bound.fd), std::move(bound.file));
 }
 
-std::unique_ptr<GuestListener> open_fd_listener(asio::io_context& io, const ListenUri& uri,
-                                                const LinkOptions& options, PortEvents& events,
-                                                LinkCounters& counters) {
+std::unique_ptr<GuestListener> open_fd_listener(asio::io_context& io, const ListenUri& uri, const LinkOptions& options,
+                                                PortEvents& events, LinkCounters& counters) {
   const InheritedSocket info = inspect_inherited_socket(uri.fd, uri.text);
   if (!prepare_guest_socket(uri.fd)) {
     throw std::runtime_error("cannot configure inherited socket " + uri.text + ": " + std::strerror(errno));
@@ -93,8 +92,8 @@ std::unique_ptr<GuestListener> open_fd_listener(asio::io_context& io, const List
   UniqueFd socket(uri.fd);
   const std::string label = "fd:" + std::to_string(uri.fd);
   if (info.listening) {
-    return std::make_unique<ConnectionListener>(io, uri, label, info.type, options, events, counters,
-                                                 std::move(socket), SocketFile{});
+    return std::make_unique<ConnectionListener>(io, uri, label, info.type, options, events, counters, std::move(socket),
+                                                SocketFile{});
   }
   if (info.type == SOCK_DGRAM && !info.connected) {
     return std::make_unique<DatagramListener>(io, uri, label, options, events, counters, std::move(socket),

@@ -27,8 +27,7 @@ bool peer_gone(int error) {
     case EDESTADDRREQ:
     case EPERM:  // datagram peer now connected to another socket (Linux)
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -43,8 +42,7 @@ PacketPort::PacketPort(const PortContext& context, PortOwner& owner, std::string
       peer_key_(unix_address_key(peer_, peer_length_)),
       retry_timer_(context.io) {}
 
-PacketPort::PacketPort(const PortContext& context, PortOwner& owner, std::string_view label, UniqueFd fd,
-                       Owned mode)
+PacketPort::PacketPort(const PortContext& context, PortOwner& owner, std::string_view label, UniqueFd fd, Owned mode)
     : PortBase(context, owner, label),
       retry_timer_(context.io),
       receiver_(std::make_unique<PacketReceiver>(context.max_frame_size)),

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include <asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <asio/post.hpp>
 
 #include "virtio/frame_codec.h"
 

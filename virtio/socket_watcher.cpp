@@ -6,8 +6,7 @@
 
 namespace vznet::virtio {
 
-SocketWatcher::SocketWatcher(asio::io_context& io, UniqueFd fd)
-    : io_(io), descriptor_(io), timer_(io), fd_(fd.get()) {
+SocketWatcher::SocketWatcher(asio::io_context& io, UniqueFd fd) : io_(io), descriptor_(io), timer_(io), fd_(fd.get()) {
   descriptor_.assign(fd.release());
 }
 
@@ -19,11 +18,8 @@ void SocketWatcher::start_reading(std::function<Drain()> drain) {
 
 void SocketWatcher::run_drain() {
   switch (drain_()) {
-    case Drain::stop:
-      return;
-    case Drain::budget_used:
-      asio::post(io_, guard_.wrap([this] { run_drain(); }));
-      return;
+    case Drain::stop: return;
+    case Drain::budget_used: asio::post(io_, guard_.wrap([this] { run_drain(); })); return;
     case Drain::would_block:
       descriptor_.async_wait(asio::posix::stream_descriptor::wait_read,
                              guard_.wrap([this](const std::error_code&) { run_drain(); }));

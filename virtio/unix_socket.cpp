@@ -53,10 +53,8 @@ bool socket_file_is_live(const std::string& path, const sockaddr_un& address) {
       case EAGAIN:       // listener with a full backlog
       case EINPROGRESS:  // connection under way
       case EPERM:        // datagram socket connected to someone else (Linux)
-      case EISCONN:
-        return true;
-      default:
-        fail("cannot tell whether socket " + path + " is in use: " + errno_text(errno));
+      case EISCONN: return true;
+      default: fail("cannot tell whether socket " + path + " is in use: " + errno_text(errno));
     }
   }
   return false;

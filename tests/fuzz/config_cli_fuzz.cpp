@@ -63,7 +63,8 @@ void check_config(const app::Config& c) {
   check(within<int>(c.mtu, 576, 65520), "--mtu out of range");
   check(within<std::size_t>(c.forward.max_flows, 1, 1000000), "--max-flows out of range");
   check(within<std::size_t>(c.forward.max_flows_per_guest, 1, 1000000), "--max-flows-per-guest out of range");
-  check(within<std::size_t>(c.forward.max_flows_per_published_port, 1, 1000000), "--max-flows-per-published-port out of range");
+  check(within<std::size_t>(c.forward.max_flows_per_published_port, 1, 1000000),
+        "--max-flows-per-published-port out of range");
   check(within<std::size_t>(c.forward.max_pending_dials, 1, 65536), "--max-pending-connects out of range");
   check(within<long long>(c.forward.connect_timeout.count(), 1, 600), "--connect-timeout out of range");
   check(within<long long>(c.forward.tcp_idle_timeout.count(), 1, 30 * 86400), "--tcp-timeout out of range");

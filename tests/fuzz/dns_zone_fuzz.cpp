@@ -28,8 +28,8 @@ std::string upper(std::string_view text) {
 bool has_address(const Zone::Lookup& lookup, Ipv4Address a) {
   for (const AnswerRecord& r : lookup.records) {
     if (r.type == type::a && r.rdata.size() == 4 &&
-        Ipv4Address{std::uint32_t{r.rdata[0]} << 24 | std::uint32_t{r.rdata[1]} << 16 |
-                    std::uint32_t{r.rdata[2]} << 8 | r.rdata[3]} == a) {
+        Ipv4Address{std::uint32_t{r.rdata[0]} << 24 | std::uint32_t{r.rdata[1]} << 16 | std::uint32_t{r.rdata[2]} << 8 |
+                    r.rdata[3]} == a) {
       return true;
     }
   }

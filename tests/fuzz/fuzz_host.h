@@ -127,9 +127,15 @@ class FuzzHost {
     const std::span<const std::uint8_t> rest = bytes.subspan(1);
     switch (action) {
       case 0: index == 0 ? accept_all() : connect_client(index); break;
-      case 1: if (int fd = conn(index); fd >= 0) (void)::send(fd, rest.data(), rest.size(), MSG_DONTWAIT | kNoSignal); break;
-      case 2: if (int fd = conn(index); fd >= 0) drain(fd); break;
-      case 3: if (int fd = conn(index); fd >= 0) ::shutdown(fd, SHUT_WR); break;
+      case 1:
+        if (int fd = conn(index); fd >= 0) (void)::send(fd, rest.data(), rest.size(), MSG_DONTWAIT | kNoSignal);
+        break;
+      case 2:
+        if (int fd = conn(index); fd >= 0) drain(fd);
+        break;
+      case 3:
+        if (int fd = conn(index); fd >= 0) ::shutdown(fd, SHUT_WR);
+        break;
       case 4: close_conn(index, rest.empty() || (rest[0] & 1) != 0); break;
       case 5: udp(index, rest); break;
       case 6: echo(index, rest); break;
@@ -146,7 +152,8 @@ class FuzzHost {
       for (int fd; (fd = ::accept(open_, nullptr, nullptr)) >= 0;) close_fd(fd, true);
     }
     if (udp_ >= 0) {
-      while (::recv(udp_, buffer_.data(), buffer_.size(), MSG_DONTWAIT) >= 0) {}
+      while (::recv(udp_, buffer_.data(), buffer_.size(), MSG_DONTWAIT) >= 0) {
+      }
     }
     peers_.clear();
     for (int& fd : udp_clients_) close_fd(fd);
@@ -298,7 +305,8 @@ class FuzzHost {
   }
 
   void drain(int fd) {
-    for (int i = 0; i < 64 && ::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT) > 0; ++i) {}
+    for (int i = 0; i < 64 && ::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT) > 0; ++i) {
+    }
   }
 
   void close_conn(unsigned index, bool with_reset) {
@@ -314,12 +322,13 @@ class FuzzHost {
     for (;;) {
       sockaddr_in from{};
       socklen_t length = sizeof from;
-      if (::recvfrom(udp_, buffer_.data(), buffer_.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
-                     &length) < 0) {
+      if (::recvfrom(udp_, buffer_.data(), buffer_.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &length) <
+          0) {
         break;
       }
       bool known = false;
-      for (const auto& p : peers_) known = known || (p.sin_port == from.sin_port && p.sin_addr.s_addr == from.sin_addr.s_addr);
+      for (const auto& p : peers_)
+        known = known || (p.sin_port == from.sin_port && p.sin_addr.s_addr == from.sin_addr.s_addr);
       if (!known && peers_.size() < 16) peers_.push_back(from);
     }
     if (rest.empty() || peers_.empty()) return;
@@ -342,7 +351,8 @@ class FuzzHost {
       if (fd < 0) return;
       udp_clients_.push_back(fd);
     }
-    while (::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT) >= 0) {}
+    while (::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT) >= 0) {
+    }
     if (rest.empty()) return;
     const sockaddr_in to = address(published_udp_, Ipv4Address{127, 0, 0, 1});
     (void)::sendto(fd, rest.data(), rest.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to), sizeof to);
@@ -369,11 +379,11 @@ class FuzzHost {
   }
 
   int open_ = -1, refused_ = -1, silent_ = -1, filler_ = -1, udp_ = -1;
-  std::vector<int> conns_;            ///< connections accepted from the open port, and published-port clients
-  std::vector<int> udp_clients_;      ///< published-port UDP clients
+  std::vector<int> conns_;        ///< connections accepted from the open port, and published-port clients
+  std::vector<int> udp_clients_;  ///< published-port UDP clients
   std::uint16_t published_tcp_ = 0, published_udp_ = 0;  ///< this input's published ports (0: none)
-  std::vector<sockaddr_in> peers_;    ///< the flows' UDP sockets as the UDP port has seen them
-  std::vector<Echo> echo_;            ///< the harness's ends of the fake echo sockets
+  std::vector<sockaddr_in> peers_;                       ///< the flows' UDP sockets as the UDP port has seen them
+  std::vector<Echo> echo_;                               ///< the harness's ends of the fake echo sockets
   EchoMode echo_mode_ = EchoMode::open;
   std::array<std::uint8_t, 65536> buffer_{};
 };

@@ -21,8 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   check(spec.guest_ports.first >= 1 && spec.guest_ports.first <= spec.guest_ports.last, "guest ports");
-  check(spec.host_port_any() ? spec.host_ports.last == 0 : spec.host_ports.first <= spec.host_ports.last,
-        "host ports");
+  check(spec.host_port_any() ? spec.host_ports.last == 0 : spec.host_ports.first <= spec.host_ports.last, "host ports");
   check(spec.host_port_any() || spec.host_port_pick_one() || spec.host_ports.size() == spec.guest_ports.size(),
         "host and guest ranges of different lengths");
   const std::string canonical = spec.to_string();

@@ -2,10 +2,10 @@
 // reassembly, ICMP, UDP and TCP input, the catch-all) with the gateway's DHCP server, the DNS server (UDP and TCP)
 // behind a fake upstream, the Forwarder and its flows, two published ports (TCP and UDP, to the guest's port 80)
 // and, for some frames, the guard in front. The flows' host sockets meet the peers of fuzz_host.h: TCP and UDP
-// flows to the gateway's ports 29080-29082 reach real loopback sockets the input drives (accept, send, read, half-close,
-// reset), echo to 192.0.2.1 a fake echo socket whose replies the input writes, and loopback clients of the
-// published ports open inbound flows. Every other destination is denied by the egress policy (RST, ICMP prohibited), and
-// the DNS upstream is a fake whose answers come from the input. No traffic leaves the machine (fuzz_host.h says
+// flows to the gateway's ports 29080-29082 reach real loopback sockets the input drives (accept, send, read,
+// half-close, reset), echo to 192.0.2.1 a fake echo socket whose replies the input writes, and loopback clients of the
+// published ports open inbound flows. Every other destination is denied by the egress policy (RST, ICMP prohibited),
+// and the DNS upstream is a fake whose answers come from the input. No traffic leaves the machine (fuzz_host.h says
 // how; on Linux as root the process has a network namespace of its own).
 //
 // Input: records of [control][length: 2 bytes, big-endian][bytes]. control & 7 is the operation:
@@ -122,13 +122,14 @@ struct World {
   std::unique_ptr<stack::DhcpServer> dhcp;
   FakeUpstream* upstream = nullptr;
   std::unique_ptr<dns::DnsServer> dns;
-  std::uint32_t next_from_stack = 0;  ///< the sequence number after the last TCP segment sent to the guest
+  std::uint32_t next_from_stack = 0;   ///< the sequence number after the last TCP segment sent to the guest
   std::chrono::seconds flow_clock{0};  ///< how far the flows' clock is ahead of the real one
 
   World(asio::io_context& context, fuzz::FuzzHost& h) : io(context), host(h) {
     stack::StackConfig config;
     config.mtu = kMtu;
-    stack = std::make_unique<stack::Stack>(io, config, [this](virtio::Frame f) { to_guest(f); }, stack_counters);
+    stack = std::make_unique<stack::Stack>(
+        io, config, [this](virtio::Frame f) { to_guest(f); }, stack_counters);
     forward::ForwardConfig fconfig;
     fconfig.host_loopback = fuzz::kHostLoopback;
     host.allow_in(fconfig.egress);  // only fuzz_host.h's peers; every other destination is denied
@@ -139,9 +140,12 @@ struct World {
     fconfig.tcp_idle_timeout = std::chrono::seconds(600);
     forwarder = std::make_unique<forward::Forwarder>(io, *stack, fconfig, forward_counters);
     // Published ports as app/runtime opens them, to the guest 192.168.64.2 (the first address DHCP hands out).
-    publisher = std::make_unique<forward::PortPublisher>(forward::PublishEnvironment{
-        forwarder->context(), forwarder->flows(), [] { return std::optional<Ipv4Address>{Ipv4Address{192, 168, 64, 2}}; },
-        [] { return true; }});
+    publisher = std::make_unique<forward::PortPublisher>(
+        forward::PublishEnvironment{forwarder->context(), forwarder->flows(),
+                                    [] {
+                                      return std::optional<Ipv4Address>{Ipv4Address{192, 168, 64, 2}};
+                                    },
+                                    [] { return true; }});
     const auto tcp = publisher->add(forward::parse_publish_spec("127.0.0.1::192.168.64.2:80"));
     const auto udp = publisher->add(forward::parse_publish_spec("127.0.0.1::192.168.64.2:80/udp"));
     host.published(tcp.ports.at(0).host_port, udp.ports.at(0).host_port);
@@ -193,7 +197,7 @@ struct World {
 
   void frame(virtio::PortId port, virtio::Frame f, bool guarded) {
     if (f.size() > 65535 + 14) return;  // the framings never carry more
-    if (f.size() < 14) return;  // the transports drop runts before the switch
+    if (f.size() < 14) return;          // the transports drop runts before the switch
     if (guarded && guard.admit(port, f) == virtio::Admission::drop) return;
     if (open_bug(f)) return;
     stack->guest_frame(port, f);
@@ -262,7 +266,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       at += 3 + length;
       const virtio::PortId port = ((control >> 3) & 1) + 1;
       switch (control & 7) {
-        case 0: case 1: world.frame(port, bytes, false); break;
+        case 0:
+        case 1: world.frame(port, bytes, false); break;
         case 2: world.host_acts(bytes); break;
         case 3: world.frame_acking(port, bytes); break;
         case 4: world.frame(port, bytes, true); break;

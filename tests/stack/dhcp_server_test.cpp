@@ -94,7 +94,8 @@ class DhcpServerTest : public ::testing::Test {
 
   /// The next DHCP reply the stack sent, if one comes within a short while.
   std::optional<SeenReply> reply() {
-    auto frame = take_frame(io_, sent_, [](const SeenFrame& f) { return parse_reply(f).has_value(); }, 500ms);
+    auto frame = take_frame(
+        io_, sent_, [](const SeenFrame& f) { return parse_reply(f).has_value(); }, 500ms);
     return frame ? parse_reply(*frame) : std::nullopt;
   }
   /// DISCOVER, OFFER, REQUEST, ACK for `mac`; returns the address acknowledged.
@@ -102,8 +103,9 @@ class DhcpServerTest : public ::testing::Test {
     send(dhcp::MessageType::discover, {}, mac);
     auto offer = reply();
     if (!offer) return {};
-    send(dhcp::MessageType::request, {addr_option(option::server_identifier, kGateway),
-                                      addr_option(option::requested_address, offer->yiaddr)}, mac);
+    send(dhcp::MessageType::request,
+         {addr_option(option::server_identifier, kGateway), addr_option(option::requested_address, offer->yiaddr)},
+         mac);
     auto ack = reply();
     if (!ack || ack->type() != 5) return {};
     return ack->yiaddr;
@@ -186,12 +188,12 @@ TEST_F(DhcpServerTest, ParameterRequestListIsHonoured) {
   send(dhcp::MessageType::discover, {{option::parameter_request_list, {3}}});
   auto offer = reply();
   ASSERT_TRUE(offer);
-  for (std::uint8_t code : {option::message_type, option::server_identifier, option::lease_time,
-                            option::renewal_time, option::rebinding_time, option::subnet_mask, option::router}) {
+  for (std::uint8_t code : {option::message_type, option::server_identifier, option::lease_time, option::renewal_time,
+                            option::rebinding_time, option::subnet_mask, option::router}) {
     EXPECT_TRUE(offer->options.contains(code)) << int{code};
   }
-  for (std::uint8_t code : {option::dns_server, option::domain_name, option::interface_mtu,
-                            option::broadcast_address, option::domain_search}) {
+  for (std::uint8_t code : {option::dns_server, option::domain_name, option::interface_mtu, option::broadcast_address,
+                            option::domain_search}) {
     EXPECT_FALSE(offer->options.contains(code)) << int{code};
   }
 }
@@ -277,8 +279,8 @@ TEST_F(DhcpServerTest, ReleasedAddressComesBackToItsClient) {
 TEST_F(DhcpServerTest, DeclinedAddressIsNotOfferedAgain) {
   start();
   ASSERT_EQ(acquire(kGuestMac), kFirst);
-  send(dhcp::MessageType::decline, {addr_option(option::server_identifier, kGateway),
-                                    addr_option(option::requested_address, kFirst)});
+  send(dhcp::MessageType::decline,
+       {addr_option(option::server_identifier, kGateway), addr_option(option::requested_address, kFirst)});
   EXPECT_FALSE(reply());
   EXPECT_EQ(counters_.events.get(DhcpEvent::decline), 1u);
   EXPECT_EQ(acquire(kGuestMac), kSecond);
@@ -421,9 +423,10 @@ class DhcpBehindTheSwitchTest : public ::testing::Test {
     send(port, mac, dhcp::MessageType::discover, {{option::client_identifier, id}});
     auto offers = port.replies();
     if (offers.size() != 1) return {};
-    send(port, mac, dhcp::MessageType::request, {{option::client_identifier, id},
-                                                 addr_option(option::server_identifier, kGateway),
-                                                 addr_option(option::requested_address, offers[0].yiaddr)});
+    send(port, mac, dhcp::MessageType::request,
+         {{option::client_identifier, id},
+          addr_option(option::server_identifier, kGateway),
+          addr_option(option::requested_address, offers[0].yiaddr)});
     auto acks = port.replies();
     if (acks.size() != 1 || acks[0].type() != 5) return {};
     return acks[0].yiaddr;
@@ -460,8 +463,8 @@ TEST_F(DhcpBehindTheSwitchTest, RepliesReachOnlyTheAskingPortEvenWhenBroadcast) 
   ASSERT_EQ(offers.size(), 1u);
   expect_broadcast_to_the_client(offers[0], stack::StackConfig{}.gateway_mac, kMacA);
   EXPECT_TRUE(b_.replies().empty()) << "B saw A's OFFER (and with it A's client identifier)";
-  send(a_, kMacA, dhcp::MessageType::request, {{option::client_identifier, kIdA},
-                                               addr_option(option::requested_address, offers[0].yiaddr)});
+  send(a_, kMacA, dhcp::MessageType::request,
+       {{option::client_identifier, kIdA}, addr_option(option::requested_address, offers[0].yiaddr)});
   EXPECT_EQ(a_.replies().size(), 1u);
   EXPECT_TRUE(b_.replies().empty()) << "B saw A's ACK";
   send(b_, kMacB, dhcp::MessageType::discover, {});
@@ -478,8 +481,8 @@ TEST_F(DhcpBehindTheSwitchTest, BCannotTakeAsLeaseWithAsClientIdentifier) {
   const Ipv4Address a_address = acquire(a_, kMacA, kIdA);
   ASSERT_EQ(a_address, kFirst);
   // INIT-REBOOT form (option 50) and RENEWING form (ciaddr), each with A's identifier.
-  send(b_, kMacB, dhcp::MessageType::request, {{option::client_identifier, kIdA},
-                                               addr_option(option::requested_address, a_address)});
+  send(b_, kMacB, dhcp::MessageType::request,
+       {{option::client_identifier, kIdA}, addr_option(option::requested_address, a_address)});
   send(b_, kMacB, dhcp::MessageType::request, {{option::client_identifier, kIdA}}, a_address);
   for (const SeenReply& r : b_.replies()) {
     EXPECT_EQ(r.type(), 6) << "B is refused A's address";
@@ -491,8 +494,8 @@ TEST_F(DhcpBehindTheSwitchTest, BCannotTakeAsLeaseWithAsClientIdentifier) {
   EXPECT_EQ(counters_.events.get(DhcpEvent::foreign_client_id), 2u);
 
   // DISCOVER with A's identifier: B is a client of its own.
-  send(b_, kMacB, dhcp::MessageType::discover, {{option::client_identifier, kIdA},
-                                                addr_option(option::requested_address, a_address)});
+  send(b_, kMacB, dhcp::MessageType::discover,
+       {{option::client_identifier, kIdA}, addr_option(option::requested_address, a_address)});
   auto offers = b_.replies();
   ASSERT_EQ(offers.size(), 1u);
   EXPECT_EQ(offers[0].yiaddr, kSecond);
@@ -512,8 +515,8 @@ TEST_F(DhcpBehindTheSwitchTest, BCannotReleaseDeclineOrInformOnAsAddress) {
     return more;
   };
   send(b_, kMacB, dhcp::MessageType::release, with({addr_option(option::server_identifier, kGateway)}), a_address);
-  send(b_, kMacB, dhcp::MessageType::decline, with({addr_option(option::server_identifier, kGateway),
-                                                    addr_option(option::requested_address, a_address)}));
+  send(b_, kMacB, dhcp::MessageType::decline,
+       with({addr_option(option::server_identifier, kGateway), addr_option(option::requested_address, a_address)}));
   send(b_, kMacB, dhcp::MessageType::inform, id, a_address, kSecond, kGateway);
   EXPECT_TRUE(b_.replies().empty()) << "no answer about A's address";
   EXPECT_TRUE(a_.replies().empty());

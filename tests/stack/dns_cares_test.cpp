@@ -73,8 +73,8 @@ class LoopbackUpstream {
         if (ec2) return;
         ++tcp_queries;
         const Bytes reply = answer(*message);
-        auto framed = std::make_shared<Bytes>(Bytes{static_cast<std::uint8_t>(reply.size() >> 8),
-                                                    static_cast<std::uint8_t>(reply.size())});
+        auto framed = std::make_shared<Bytes>(
+            Bytes{static_cast<std::uint8_t>(reply.size() >> 8), static_cast<std::uint8_t>(reply.size())});
         framed->insert(framed->end(), reply.begin(), reply.end());
         asio::async_write(*s, asio::buffer(*framed), [framed](std::error_code, std::size_t) {});
         read_tcp(s);
@@ -106,12 +106,13 @@ class CaresResolverTest : public ::testing::Test {
                                std::uint16_t qtype = type::a) {
     auto outcome = std::make_shared<Outcome>();
     const auto start = Clock::now();
-    r.send(build_query(id, *Name::from_text(name), qtype), [outcome, start](UpstreamError e, std::span<const std::uint8_t> a) {
-      outcome->called = true;
-      outcome->error = e;
-      outcome->answer.assign(a.begin(), a.end());
-      outcome->after = Clock::now() - start;
-    });
+    r.send(build_query(id, *Name::from_text(name), qtype),
+           [outcome, start](UpstreamError e, std::span<const std::uint8_t> a) {
+             outcome->called = true;
+             outcome->error = e;
+             outcome->answer.assign(a.begin(), a.end());
+             outcome->after = Clock::now() - start;
+           });
     return outcome;
   }
 
@@ -194,7 +195,8 @@ TEST_F(CaresResolverTest, ManyConcurrentQueriesAreAllAnswered) {
   // 200 at once: more would overflow the test upstream's socket buffer (~200 small datagrams), and the
   // drops would be retried after the attempt timeout, which tests the kernel rather than the loop.
   for (std::uint16_t i = 0; i < 200; ++i) outcomes.push_back(ask(*r, i, "n" + std::to_string(i) + ".example"));
-  ASSERT_TRUE(run_until([&] { return std::all_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o->called; }); }));
+  ASSERT_TRUE(
+      run_until([&] { return std::all_of(outcomes.begin(), outcomes.end(), [](auto& o) { return o->called; }); }));
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     ASSERT_EQ(outcomes[i]->error, UpstreamError::none) << i;
     EXPECT_EQ(parse_header(outcomes[i]->answer)->id, static_cast<std::uint16_t>(i));

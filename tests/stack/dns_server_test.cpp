@@ -102,8 +102,7 @@ class DnsServerTest : public ::testing::Test {
   }
 
   /// The next DNS message to the guest's UDP `port`, checked to come from gateway:53.
-  std::optional<Bytes> await_udp(std::uint16_t port = 5353,
-                                 std::chrono::milliseconds limit = std::chrono::seconds(3)) {
+  std::optional<Bytes> await_udp(std::uint16_t port = 5353, std::chrono::milliseconds limit = std::chrono::seconds(3)) {
     auto f = await_frame([port](const SeenFrame& s) { return is_udp_to_guest(s, port); }, limit);
     if (!f) return std::nullopt;
     EXPECT_EQ(f->ip_src(), kGateway);
@@ -140,10 +139,12 @@ class DnsServerTest : public ::testing::Test {
   }
 
   /// Reads segments for `g` (acknowledging them) until `done()` or the time limit.
-  bool tcp_pump(TcpGuest& g, const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(3)) {
+  bool tcp_pump(TcpGuest& g, const std::function<bool()>& done,
+                std::chrono::milliseconds limit = std::chrono::seconds(3)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       auto f = await_frame([&](const SeenFrame& s) { return is_tcp_to_guest(s, g.port); }, left);
       if (!f) return false;
@@ -458,7 +459,8 @@ TEST_F(DnsServerTest, IdleTcpConnectionsAreClosed) {
   TcpGuest g{44003};
   tcp_connect(g);
   ASSERT_FALSE(HasFatalFailure());
-  ASSERT_TRUE(tcp_pump(g, [&] { return g.fin || g.rst; }, std::chrono::seconds(2)));
+  ASSERT_TRUE(tcp_pump(
+      g, [&] { return g.fin || g.rst; }, std::chrono::seconds(2)));
   EXPECT_EQ(count(dns::DnsEvent::tcp_idle_closed), 1u);
 }
 

@@ -98,7 +98,6 @@ inline Bytes icmp_echo(const Mac& gw, Ipv4Address src, Ipv4Address dst, std::uin
   return ipv4(gw, src, dst, 1, icmp);
 }
 
-
 inline Bytes tcp_syn(const Mac& gw, Ipv4Endpoint src, Ipv4Endpoint dst, std::uint32_t seq) {
   Bytes tcp(24, 0);
   put16(tcp, 0, src.port);

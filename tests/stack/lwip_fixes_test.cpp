@@ -1,6 +1,6 @@
 // Stack tests for the lwIP fixes released after 2.1.3 that vznet carries as patches (third_party/lwip/patches,
-// 0010 and up, and 0006, ours; third_party/README.md lists every upstream fix and why it is or is not carried). Each test sends
-// the crafted guest input its fix is about and fails when that patch is left out.
+// 0010 and up, and 0006, ours; third_party/README.md lists every upstream fix and why it is or is not carried). Each
+// test sends the crafted guest input its fix is about and fails when that patch is left out.
 #include <gtest/gtest.h>
 
 #include <asio/ip/tcp.hpp>

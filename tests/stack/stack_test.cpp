@@ -170,8 +170,8 @@ TEST_F(StackTest, OneGuestCannotTakeTheOtherGuestsShareOfTheFlowTable) {
   EXPECT_EQ(forwarder_->flows().size(), 6u);
   EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::flow_limit), 14u);
   for (std::uint16_t i = 0; i < 4; ++i) {  // guest port 2 still gets the rest of the table
-    stack_->guest_frame(2, udp_datagram(gateway_mac_, {other_guest, static_cast<std::uint16_t>(8000 + i)},
-                                        {kGateway, 9}, Bytes{'y'}));
+    stack_->guest_frame(
+        2, udp_datagram(gateway_mac_, {other_guest, static_cast<std::uint16_t>(8000 + i)}, {kGateway, 9}, Bytes{'y'}));
   }
   EXPECT_EQ(forwarder_->flows().size(), 10u);
   EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::flow_limit), 14u);
@@ -205,10 +205,13 @@ TEST_F(StackTest, OnePublishedPortsClientsCannotTakeTheOtherPublishedPortsShare)
       sockets.back().send_to(asio::buffer("x", 1), asio::ip::udp::endpoint(loopback, to.host_port()));
     }
     // Every datagram read: each one opened a flow or was refused.
-    return run_until([&] {
-      return forward_counters_.events.get(forward::ForwardEvent::inbound_udp_opened) +
-                 forward_counters_.events.get(forward::ForwardEvent::flow_limit) >= static_cast<std::uint64_t>(total);
-    }, std::chrono::seconds(2));
+    return run_until(
+        [&] {
+          return forward_counters_.events.get(forward::ForwardEvent::inbound_udp_opened) +
+                     forward_counters_.events.get(forward::ForwardEvent::flow_limit) >=
+                 static_cast<std::uint64_t>(total);
+        },
+        std::chrono::seconds(2));
   };
   ASSERT_TRUE(send_from_new_clients(sprayed, 10));
   EXPECT_EQ(forwarder_->flows().size(), 3u);
@@ -278,12 +281,12 @@ TEST_F(StackTest, MalformedPacketsAreDroppedWithoutHarm) {
   Bytes truncated_tcp = tcp_syn(gateway_mac_, {kGuest, 40004}, {kGateway, 80}, 1);
   truncated_tcp.resize(14 + 20 + 10);  // IP header claims more than arrives; TCP header cut short
   inject(truncated_tcp);
-  inject(Bytes(14, 0));                                                  // Ethernet header only
+  inject(Bytes(14, 0));  // Ethernet header only
   Bytes bad_version = icmp_echo(gateway_mac_, kGuest, kGateway, 1, 1);
-  bad_version[14] = 0x65;                                                // IP version 6 in an IPv4 frame
+  bad_version[14] = 0x65;  // IP version 6 in an IPv4 frame
   inject(bad_version);
   Bytes bad_ihl = icmp_echo(gateway_mac_, kGuest, kGateway, 1, 1);
-  bad_ihl[14] = 0x4F;                                                    // header longer than the packet
+  bad_ihl[14] = 0x4F;  // header longer than the packet
   inject(bad_ihl);
   io_.restart();
   io_.run_for(std::chrono::milliseconds(50));

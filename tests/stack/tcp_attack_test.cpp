@@ -117,7 +117,8 @@ TEST_F(TcpAttackTest, SynReusingATimeWaitFourTupleOpensANewConnection) {
   EXPECT_EQ(get32(fin->l4(), 4), *ack);
   // The guest acknowledges it and closes too: lwIP moves to TIME_WAIT and acknowledges the guest's FIN.
   inject(tcp_segment(gateway_mac_, guest, gateway, kIsn + 1, *ack + 1, 0x11));
-  ASSERT_TRUE(await_frame([&](const SeenFrame& f) { return is_tcp_to_guest(f, 42000) && get32(f.l4(), 8) == kIsn + 2; }));
+  ASSERT_TRUE(
+      await_frame([&](const SeenFrame& f) { return is_tcp_to_guest(f, 42000) && get32(f.l4(), 8) == kIsn + 2; }));
   // The same 4-tuple again, at once, with a higher initial sequence number.
   asio::ip::tcp::socket accepted_again(io_);
   server_.async_accept(accepted_again, [](std::error_code) {});
@@ -195,11 +196,13 @@ TEST_F(TcpAttackTest, OneByteSegmentsCannotQueueMoreThanTheFlowsBudget) {
   std::vector<std::uint8_t> sink(1 << 16);
   std::size_t received = 0;
   accepted.non_blocking(true);
-  EXPECT_TRUE(run_until([&] {
-    std::error_code ec;
-    received += accepted.read_some(asio::buffer(sink), ec);
-    return forwarder_->context().guest_to_host_budget.used() == 0;
-  }, std::chrono::seconds(5)));
+  EXPECT_TRUE(run_until(
+      [&] {
+        std::error_code ec;
+        received += accepted.read_some(asio::buffer(sink), ec);
+        return forwarder_->context().guest_to_host_budget.used() == 0;
+      },
+      std::chrono::seconds(5)));
   EXPECT_GT(received, 0u);
 }
 
@@ -254,10 +257,12 @@ TEST_F(TcpAttackTest, GuestsThatAcknowledgeNothingCannotMakeVznetHoldMoreThanThe
   for (auto& socket : accepted) asio::async_write(socket, asio::buffer(flood), [](std::error_code, std::size_t) {});
   const auto& held = forwarder_->context().held_for_guests;
   std::size_t most_held = 0;
-  run_until([&] {
-    most_held = std::max(most_held, held.used());
-    return false;
-  }, std::chrono::milliseconds(500));
+  run_until(
+      [&] {
+        most_held = std::max(most_held, held.used());
+        return false;
+      },
+      std::chrono::milliseconds(500));
   EXPECT_GE(most_held, kLimit);
   EXPECT_LE(most_held, kLimit + kFlows * forward::kHeldForGuestReservePerFlow);
   // The first guest acknowledges everything it received, with its window open: its flow moves on.
@@ -346,7 +351,8 @@ TEST_F(LingeringTest, ReusingTheFourTupleOfAClosingConnectionOpensANewOne) {
   // The old connection is reset (the guest, in SYN_SENT, ignores a reset that does not acknowledge its SYN)...
   EXPECT_TRUE(guest_was_reset(47400));
   // ...and the new one answered.
-  auto synack = await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 47400) && (f.l4()[13] & 0x12) == 0x12; });
+  auto synack =
+      await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 47400) && (f.l4()[13] & 0x12) == 0x12; });
   ASSERT_TRUE(synack);
   EXPECT_EQ(get32(synack->l4(), 8), kIsn + 100001);
   EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::tcp_linger_reused), 1u);

@@ -35,10 +35,10 @@ TEST(Config, DefaultsMatchAppleNat) {
 }
 
 TEST(Config, AcceptsEveryFlag) {
-  auto outcome = parse({"--listen", "unix:///tmp/a.sock", "--listen", "unixgram:///tmp/b.sock", "--subnet",
-                        "10.9.0.0/16", "--mtu", "65520", "--log-level", "debug", "--max-flows", "100",
-                        "--connect-timeout", "3", "--tcp-timeout", "600", "--udp-timeout", "30",
-                        "--exit-on-disconnect"});
+  auto outcome =
+      parse({"--listen", "unix:///tmp/a.sock", "--listen", "unixgram:///tmp/b.sock", "--subnet", "10.9.0.0/16", "--mtu",
+             "65520", "--log-level", "debug", "--max-flows", "100", "--connect-timeout", "3", "--tcp-timeout", "600",
+             "--udp-timeout", "30", "--exit-on-disconnect"});
   ASSERT_TRUE(outcome.config) << outcome.message;
   const Config& c = *outcome.config;
   ASSERT_EQ(c.listen.size(), 2u);
@@ -70,33 +70,31 @@ TEST_P(ConfigRejects, WithExitCode2AndTheFlagName) {
 
 INSTANTIATE_TEST_SUITE_P(
     BadInput, ConfigRejects,
-    ::testing::Values(BadFlag{{"--mtu", "99999"}, "--mtu"}, BadFlag{{"--mtu", "100"}, "--mtu"},
-                      BadFlag{{"--mtu", "abc"}, "--mtu"}, BadFlag{{"--subnet", "192.168.64.1/24"}, "--subnet"},
-                      BadFlag{{"--subnet", "10.0.0.0/31"}, "--subnet"}, BadFlag{{"--subnet", "nonsense"}, "--subnet"},
-                      BadFlag{{"--listen", "tcp://1.2.3.4:5"}, "--listen"}, BadFlag{{"--listen", "unix://"}, "--listen"},
-                      BadFlag{{"--listen", "fd://abc"}, "--listen"}, BadFlag{{"--max-flows", "0"}, "--max-flows"},
-                      BadFlag{{"--log-level", "loud"}, "--log-level"},
-                      BadFlag{{"--connect-timeout", "0"}, "--connect-timeout"},
-                      BadFlag{{"--udp-timeout", "-5"}, "--udp-timeout"}, BadFlag{{"--no-such-flag"}, "--no-such-flag"},
-                      BadFlag{{"--dhcp-range", "192.168.64.10"}, "--dhcp-range"},
-                      BadFlag{{"--dhcp-range", "192.168.64.50-192.168.64.10"}, "--dhcp-range"},
-                      BadFlag{{"--dhcp-range", "192.168.64.1-192.168.64.10"}, "--dhcp-range"},
-                      BadFlag{{"--dhcp-range", "10.0.0.2-10.0.0.9"}, "--dhcp-range"},
-                      BadFlag{{"--dhcp-static", "52:54:00:12:34=192.168.64.9"}, "--dhcp-static"},
-                      BadFlag{{"--dhcp-static", "52:54:00:12:34:56=192.168.64.255"}, "--dhcp-static"},
-                      BadFlag{{"--dhcp-static", "52:54:00:12:34:56=192.168.64.9", "--dhcp-static",
-                               "52:54:00:12:34:56=192.168.64.10"}, "--dhcp-static"},
-                      BadFlag{{"--lease-time", "5"}, "--lease-time"},
-                      BadFlag{{"--dns-search", "bad..name"}, "--dns-search"},
-                      BadFlag{{"--dns-upstream", "10.0.0.1:0"}, "--dns-upstream"},
-                      BadFlag{{"--dns-record", "db=not-an-ip"}, "--dns-record"},
-                      BadFlag{{"--dns-record", "=10.0.0.1"}, "--dns-record"}));
+    ::testing::Values(
+        BadFlag{{"--mtu", "99999"}, "--mtu"}, BadFlag{{"--mtu", "100"}, "--mtu"}, BadFlag{{"--mtu", "abc"}, "--mtu"},
+        BadFlag{{"--subnet", "192.168.64.1/24"}, "--subnet"}, BadFlag{{"--subnet", "10.0.0.0/31"}, "--subnet"},
+        BadFlag{{"--subnet", "nonsense"}, "--subnet"}, BadFlag{{"--listen", "tcp://1.2.3.4:5"}, "--listen"},
+        BadFlag{{"--listen", "unix://"}, "--listen"}, BadFlag{{"--listen", "fd://abc"}, "--listen"},
+        BadFlag{{"--max-flows", "0"}, "--max-flows"}, BadFlag{{"--log-level", "loud"}, "--log-level"},
+        BadFlag{{"--connect-timeout", "0"}, "--connect-timeout"}, BadFlag{{"--udp-timeout", "-5"}, "--udp-timeout"},
+        BadFlag{{"--no-such-flag"}, "--no-such-flag"}, BadFlag{{"--dhcp-range", "192.168.64.10"}, "--dhcp-range"},
+        BadFlag{{"--dhcp-range", "192.168.64.50-192.168.64.10"}, "--dhcp-range"},
+        BadFlag{{"--dhcp-range", "192.168.64.1-192.168.64.10"}, "--dhcp-range"},
+        BadFlag{{"--dhcp-range", "10.0.0.2-10.0.0.9"}, "--dhcp-range"},
+        BadFlag{{"--dhcp-static", "52:54:00:12:34=192.168.64.9"}, "--dhcp-static"},
+        BadFlag{{"--dhcp-static", "52:54:00:12:34:56=192.168.64.255"}, "--dhcp-static"},
+        BadFlag{{"--dhcp-static", "52:54:00:12:34:56=192.168.64.9", "--dhcp-static", "52:54:00:12:34:56=192.168.64.10"},
+                "--dhcp-static"},
+        BadFlag{{"--lease-time", "5"}, "--lease-time"}, BadFlag{{"--dns-search", "bad..name"}, "--dns-search"},
+        BadFlag{{"--dns-upstream", "10.0.0.1:0"}, "--dns-upstream"},
+        BadFlag{{"--dns-record", "db=not-an-ip"}, "--dns-record"},
+        BadFlag{{"--dns-record", "=10.0.0.1"}, "--dns-record"}));
 
 TEST(Config, DhcpAndDnsFlags) {
-  auto outcome = parse({"--dhcp-range", "192.168.64.10-192.168.64.99", "--dhcp-static",
-                        "52:54:00:AA:bb:01=192.168.64.5", "--lease-time", "600", "--dns-search", "Corp.Example.",
-                        "--dns-upstream", "10.77.0.2", "--dns-upstream", "10.77.0.3:5353", "--dns-record",
-                        "DB.vz.internal=192.168.64.1"});
+  auto outcome =
+      parse({"--dhcp-range", "192.168.64.10-192.168.64.99", "--dhcp-static", "52:54:00:AA:bb:01=192.168.64.5",
+             "--lease-time", "600", "--dns-search", "Corp.Example.", "--dns-upstream", "10.77.0.2", "--dns-upstream",
+             "10.77.0.3:5353", "--dns-record", "DB.vz.internal=192.168.64.1"});
   ASSERT_TRUE(outcome.config) << outcome.message;
   const Config& c = *outcome.config;
   EXPECT_EQ(c.dhcp.effective_range().first, (Ipv4Address{192, 168, 64, 10}));

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
-#include <cstdio>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -161,8 +161,10 @@ TEST_F(ControlApiTest, ChunkedBodyReachesTheHandler) {
     return ApiResponse{200, {}};
   });
   api->start();
-  const Reply reply = round_trip(path, "PUT /limits HTTP/1.1\r\nHost: vznet\r\nConnection: close\r\n"
-                                     "Transfer-Encoding: chunked\r\n\r\n" + chunked(R"({"max_flows":10})"));
+  const Reply reply = round_trip(path,
+                                 "PUT /limits HTTP/1.1\r\nHost: vznet\r\nConnection: close\r\n"
+                                 "Transfer-Encoding: chunked\r\n\r\n" +
+                                     chunked(R"({"max_flows":10})"));
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(seen, json({{"max_flows", 10}}));
 }
@@ -235,9 +237,7 @@ TEST_F(ControlApiTest, WrongMethodIs405WithAllow) {
 }
 
 TEST_F(ControlApiTest, HandlerExceptionIs500) {
-  api->route("GET", "/boom", [](const std::string&, const json&) -> ApiResponse {
-    throw std::runtime_error("boom");
-  });
+  api->route("GET", "/boom", [](const std::string&, const json&) -> ApiResponse { throw std::runtime_error("boom"); });
   api->start();
   const Reply reply = request(path, "GET", "/boom");
   EXPECT_EQ(reply.status, 500);
@@ -256,8 +256,10 @@ TEST_F(ControlApiTest, OversizeBodyIs413) {
   Reply reply = request(path, "POST", "/forwards", big);  // by Content-Length (httplib's limit)
   EXPECT_EQ(reply.status, 413);
   EXPECT_TRUE(reply.json_body().contains("error")) << reply.body;
-  reply = round_trip(path, "POST /forwards HTTP/1.1\r\nHost: vznet\r\nConnection: close\r\n"
-                         "Transfer-Encoding: chunked\r\n\r\n" + chunked(big));  // chunked (bounded by us)
+  reply = round_trip(path,
+                     "POST /forwards HTTP/1.1\r\nHost: vznet\r\nConnection: close\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n" +
+                         chunked(big));  // chunked (bounded by us)
   EXPECT_EQ(reply.status, 413);
   EXPECT_TRUE(reply.json_body().contains("error")) << reply.body;
   EXPECT_FALSE(called);

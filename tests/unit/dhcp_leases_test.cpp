@@ -271,8 +271,9 @@ TEST_F(LeasePoolTest, LargePoolFloodStaysFast) {
   std::size_t offered = 0;
   for (std::uint32_t i = 0; i < 70000; ++i) {
     DhcpClient c{MacAddress{0x52, 0, 0, static_cast<std::uint8_t>(i >> 16), static_cast<std::uint8_t>(i >> 8),
-                          static_cast<std::uint8_t>(i)},
-                 {}, {}};
+                            static_cast<std::uint8_t>(i)},
+                 {},
+                 {}};
     if (pool().offer(c, std::nullopt, now_)) ++offered;
   }
   EXPECT_EQ(offered, 65533u);  // 10.0.0.2 .. 10.0.255.254

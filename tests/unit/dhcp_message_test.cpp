@@ -43,8 +43,8 @@ TEST(DhcpMessage, ParsesWhatBuildRequestWrote) {
 }
 
 TEST(DhcpMessage, RepeatedOptionsConcatenate) {
-  auto bytes = build_request(discover_header(), {{option::parameter_request_list, {1, 3}},
-                                                 {option::parameter_request_list, {6}}});
+  auto bytes = build_request(discover_header(),
+                             {{option::parameter_request_list, {1, 3}}, {option::parameter_request_list, {6}}});
   auto result = parse(bytes);
   ASSERT_TRUE(result.message);
   EXPECT_EQ(result.message->parameter_request_list(), (Bytes{1, 3, 6}));
@@ -68,7 +68,9 @@ TEST(DhcpMessage, MaxMessageSizeBelowTheMinimumIsIgnored) {
 TEST(DhcpMessage, BuildsARepliesHeaderAndOptions) {
   auto request = parse(discover());
   ASSERT_TRUE(request.message);
-  Reply reply{MessageType::offer, Ipv4Address{192, 168, 64, 2}, Ipv4Address{},
+  Reply reply{MessageType::offer,
+              Ipv4Address{192, 168, 64, 2},
+              Ipv4Address{},
               {{option::server_identifier, address(Ipv4Address{192, 168, 64, 1})}, {option::lease_time, be32(3600)}}};
   Bytes out = build_reply(*request.message, reply, kMinMaxMessageSize);
   ASSERT_EQ(out.size(), kMinReplySize);  // padded to the BOOTP minimum
@@ -76,7 +78,7 @@ TEST(DhcpMessage, BuildsARepliesHeaderAndOptions) {
   EXPECT_EQ(out[1], 1);
   EXPECT_EQ(out[2], 6);
   EXPECT_EQ((Bytes{out.begin() + 4, out.begin() + 8}), (Bytes{0xCA, 0xFE, 0xBA, 0xBE}));
-  EXPECT_EQ(out[10], 0x80);  // broadcast flag copied
+  EXPECT_EQ(out[10], 0x80);                                                          // broadcast flag copied
   EXPECT_EQ((Bytes{out.begin() + 16, out.begin() + 20}), (Bytes{192, 168, 64, 2}));  // yiaddr
   EXPECT_TRUE(std::equal(kMac.begin(), kMac.end(), out.begin() + 28));
   EXPECT_EQ((Bytes{out.begin() + 236, out.begin() + 240}), (Bytes{99, 130, 83, 99}));
@@ -87,8 +89,11 @@ TEST(DhcpMessage, BuildsARepliesHeaderAndOptions) {
 TEST(DhcpMessage, LongOptionsAreSplitAndOptionsThatDoNotFitAreLeftOut) {
   auto request = parse(discover());
   ASSERT_TRUE(request.message);
-  Reply reply{MessageType::ack, Ipv4Address{192, 168, 64, 2}, Ipv4Address{},
-              {{option::lease_time, be32(60)}, {option::domain_search, Bytes(300, 'a')}, {option::router, Bytes(4, 1)}}};
+  Reply reply{
+      MessageType::ack,
+      Ipv4Address{192, 168, 64, 2},
+      Ipv4Address{},
+      {{option::lease_time, be32(60)}, {option::domain_search, Bytes(300, 'a')}, {option::router, Bytes(4, 1)}}};
   Bytes split = build_reply(*request.message, reply, 1000);
   // 240 + 3 (type) + 6 (lease) + 255+2 + 45+2 (search in two pieces) + 6 (router) + 1 (end)
   ASSERT_EQ(split.size(), 560u);
@@ -105,8 +110,8 @@ TEST(DhcpMessage, SearchListUsesLabelsAndCompressionPointers) {
   // RFC 3397 section 3's example: eng.apple.com, marketing.apple.com.
   auto encoded = encode_search_list({"eng.apple.com", "marketing.apple.com."});
   ASSERT_TRUE(encoded);
-  const Bytes want{3, 'e', 'n', 'g', 5, 'a', 'p', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
-                   9, 'm', 'a', 'r', 'k', 'e', 't', 'i', 'n', 'g', 0xC0, 4};
+  const Bytes want{3, 'e', 'n', 'g', 5,   'a', 'p', 'p', 'l', 'e', 3,   'c',  'o', 'm',
+                   0, 9,   'm', 'a', 'r', 'k', 'e', 't', 'i', 'n', 'g', 0xC0, 4};
   EXPECT_EQ(*encoded, want);
   EXPECT_EQ(encode_search_list({"vz.internal", "vz.internal"}),
             (Bytes{2, 'v', 'z', 8, 'i', 'n', 't', 'e', 'r', 'n', 'a', 'l', 0, 0xC0, 0}));
@@ -254,8 +259,8 @@ TEST(DhcpMessage, RandomBytesNeverCrash) {
   for (int round = 0; round < 20000; ++round) {
     Bytes b = base;
     b.resize(kOptionsOffset + next() % 80);
-    for (int flips = 0; flips < 8; ++flips) b[kOptionsOffset - 4 + next() % (b.size() - kOptionsOffset + 4)] =
-        static_cast<std::uint8_t>(next() >> 24);
+    for (int flips = 0; flips < 8; ++flips)
+      b[kOptionsOffset - 4 + next() % (b.size() - kOptionsOffset + 4)] = static_cast<std::uint8_t>(next() >> 24);
     (void)parse(b);  // sanitizer builds catch any out-of-bounds read
   }
 }

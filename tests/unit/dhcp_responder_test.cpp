@@ -45,8 +45,9 @@ class DhcpResponderTest : public ::testing::Test {
         ++at;
         continue;
       }
-      if (reply[at] == code) return dhcp::Bytes(reply.begin() + static_cast<std::ptrdiff_t>(at + 2),
-                                                reply.begin() + static_cast<std::ptrdiff_t>(at + 2 + reply[at + 1]));
+      if (reply[at] == code)
+        return dhcp::Bytes(reply.begin() + static_cast<std::ptrdiff_t>(at + 2),
+                           reply.begin() + static_cast<std::ptrdiff_t>(at + 2 + reply[at + 1]));
       at += 2 + reply[at + 1];
     }
     return std::nullopt;
@@ -90,8 +91,7 @@ TEST_F(DhcpResponderTest, RepliesStayWithinTheClientsMaximumSize) {
   DhcpResponder responder(config, counters_);
   dhcp::Message m;
   m.type = dhcp::MessageType::discover;
-  auto reply = responder.handle(
-      dhcp::build_request(m, {{option::parameter_request_list, {119, 1, 3, 6}}}), {}, now_);
+  auto reply = responder.handle(dhcp::build_request(m, {{option::parameter_request_list, {119, 1, 3, 6}}}), {}, now_);
   ASSERT_TRUE(reply);
   EXPECT_LE(reply->payload.size(), dhcp::kMinMaxMessageSize);
   EXPECT_TRUE(find_option(reply->payload, option::domain_search));
@@ -141,8 +141,8 @@ TEST_F(DhcpTheftTest, RequestWithTheHoldersIdentifierIsNakedAndCounted) {
 }
 
 TEST_F(DhcpTheftTest, DiscoverWithTheHoldersIdentifierGetsAnAddressOfItsOwn) {
-  auto offer = send(dhcp::MessageType::discover, {kHolderId, address_option(option::requested_address, kFirst)}, {},
-                    {}, kThiefMac);
+  auto offer = send(dhcp::MessageType::discover, {kHolderId, address_option(option::requested_address, kFirst)}, {}, {},
+                    kThiefMac);
   ASSERT_TRUE(offer);
   EXPECT_EQ(reply_type(*offer), 2);
   EXPECT_EQ(yiaddr(*offer), kSecond);
@@ -156,8 +156,8 @@ TEST_F(DhcpTheftTest, DiscoverWithTheHoldersIdentifierGetsAnAddressOfItsOwn) {
 
 TEST_F(DhcpTheftTest, ReleaseDeclineAndInformFromAnotherMacAreCountedDrops) {
   EXPECT_FALSE(send(dhcp::MessageType::release, {kHolderId}, kFirst, kFirst, kThiefMac));
-  EXPECT_FALSE(send(dhcp::MessageType::decline, {kHolderId, address_option(option::requested_address, kFirst)}, {},
-                    {}, kThiefMac));
+  EXPECT_FALSE(send(dhcp::MessageType::decline, {kHolderId, address_option(option::requested_address, kFirst)}, {}, {},
+                    kThiefMac));
   EXPECT_FALSE(send(dhcp::MessageType::inform, {kHolderId}, kFirst, kFirst, kThiefMac));
   EXPECT_FALSE(send(dhcp::MessageType::inform, {}, {}, kFirst, kThiefMac)) << "INFORM from the holder's address";
   EXPECT_EQ(counters_.drops.get(DhcpDrop::release_not_holder), 1u);

@@ -18,9 +18,18 @@ Name name_of(std::string_view text) {
 /// A header with the given counts followed by `body`.
 Bytes message(std::uint16_t qd, std::uint16_t an, std::uint16_t ns, std::uint16_t ar, const Bytes& body,
               std::uint16_t flags = 0x0100) {
-  Bytes m{0x12, 0x34, static_cast<std::uint8_t>(flags >> 8), static_cast<std::uint8_t>(flags),
-          0, static_cast<std::uint8_t>(qd), 0, static_cast<std::uint8_t>(an),
-          0, static_cast<std::uint8_t>(ns), 0, static_cast<std::uint8_t>(ar)};
+  Bytes m{0x12,
+          0x34,
+          static_cast<std::uint8_t>(flags >> 8),
+          static_cast<std::uint8_t>(flags),
+          0,
+          static_cast<std::uint8_t>(qd),
+          0,
+          static_cast<std::uint8_t>(an),
+          0,
+          static_cast<std::uint8_t>(ns),
+          0,
+          static_cast<std::uint8_t>(ar)};
   m.insert(m.end(), body.begin(), body.end());
   return m;
 }
@@ -118,9 +127,9 @@ TEST(DnsMessage, RejectsCompressionLoopsAndForwardPointers) {
   // A pointer to itself.
   EXPECT_EQ(parse_query(message(1, 0, 0, 0, {0xC0, 12, 0, 1, 0, 1})).problem, QueryProblem::malformed);
   // Two records whose owners point at each other: 12 -> the second, which points back.
-  Bytes body{1, 'a', 0, 0, 1, 0, 1};                                         // question at 12..18
-  const Bytes first{0xC0, 31, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};                  // at 19: forward pointer
-  const Bytes second{0xC0, 19, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};                 // at 31: points back to 19
+  Bytes body{1, 'a', 0, 0, 1, 0, 1};                           // question at 12..18
+  const Bytes first{0xC0, 31, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};   // at 19: forward pointer
+  const Bytes second{0xC0, 19, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};  // at 31: points back to 19
   body.insert(body.end(), first.begin(), first.end());
   body.insert(body.end(), second.begin(), second.end());
   EXPECT_EQ(parse_query(message(1, 1, 0, 1, body)).problem, QueryProblem::malformed);
@@ -143,8 +152,8 @@ TEST(DnsMessage, RejectsPointersIntoTheHeader) {
   EXPECT_EQ(parse_query(message(1, 0, 0, 0, body)).problem, QueryProblem::malformed);
 
   Bytes answer = message(1, 0, 0, 0, body);
-  answer[2] |= 0x80;                            // QR: an upstream's answer
-  answer.resize(600, 0);                        // past the 512-byte limit: only header and question would stay
+  answer[2] |= 0x80;      // QR: an upstream's answer
+  answer.resize(600, 0);  // past the 512-byte limit: only header and question would stay
   const Bytes fitted = fit_udp(answer, kClassicUdpSize);
   ASSERT_EQ(fitted.size(), kHeaderSize) << "an unparseable question is dropped, not kept half-valid";
   EXPECT_EQ(parse_header(fitted)->qdcount, 0);
@@ -196,7 +205,14 @@ TEST(DnsMessage, NamesFromTextAndBack) {
   EXPECT_FALSE(Name::from_text(std::string(64, 'x') + ".com"));
   EXPECT_TRUE(Name::from_text(std::string(63, 'x') + ".com"));
   Name odd;
-  odd.wire = std::string("\x03" "a.b" "\x02" "\x01" "\\" "\x00", 8);
+  odd.wire = std::string(
+      "\x03"
+      "a.b"
+      "\x02"
+      "\x01"
+      "\\"
+      "\x00",
+      8);
   EXPECT_EQ(odd.to_text(), "a\\.b.\\001\\\\");
 }
 

@@ -20,7 +20,8 @@ Bytes a_rdata(Ipv4Address a) {
 
 TEST(DnsZone, HostAndGatewayResolveToTheGatewayCaseInsensitively) {
   const Zone zone(kGateway, {});
-  for (std::string_view name : {"host.vz.internal", "gateway.vz.internal", "HoSt.Vz.InTeRnAl", "GATEWAY.VZ.INTERNAL."}) {
+  for (std::string_view name :
+       {"host.vz.internal", "gateway.vz.internal", "HoSt.Vz.InTeRnAl", "GATEWAY.VZ.INTERNAL."}) {
     Zone::Lookup lookup = zone.lookup(question(name, type::a));
     ASSERT_EQ(lookup.verdict, Zone::Verdict::answer) << name;
     ASSERT_EQ(lookup.records.size(), 1u) << name;

@@ -339,9 +339,9 @@ TEST(EgressPolicy, NodePortExampleFromFlags) {
     const char* target;
     bool allowed;
   } cases[] = {
-      {tcp, "172.16.1.5:30080", true},   {tcp, "172.16.1.5:22", false},    {udp, "172.16.1.5:30080", false},
-      {tcp, "8.8.8.8:443", false},       {icmp, "172.16.1.5", false},      {tcp, "172.16.0.0:30000", true},
-      {tcp, "172.16.3.255:32767", true}, {tcp, "172.16.1.5:29999", false}, {tcp, "172.16.1.5:32768", false},
+      {tcp, "172.16.1.5:30080", true},   {tcp, "172.16.1.5:22", false},        {udp, "172.16.1.5:30080", false},
+      {tcp, "8.8.8.8:443", false},       {icmp, "172.16.1.5", false},          {tcp, "172.16.0.0:30000", true},
+      {tcp, "172.16.3.255:32767", true}, {tcp, "172.16.1.5:29999", false},     {tcp, "172.16.1.5:32768", false},
       {tcp, "172.16.4.0:30080", false},  {tcp, "172.15.255.255:30080", false},
   };
   for (const auto& c : cases) {

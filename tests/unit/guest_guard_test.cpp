@@ -368,8 +368,8 @@ TEST_F(GuestGuardTest, DhcpServerMessagesFromAGuestAreDropped) {
   lease(1, kMacA, kIpA);
   EXPECT_EQ(from(1, dhcp_server(dhcp::MessageType::offer, kMacB, kIpB, kMacA, kIpA)), Admission::drop);
   EXPECT_EQ(from(1, dhcp_server(dhcp::MessageType::ack, kMacB, kIpB, kMacA, kIpA)), Admission::drop);
-  const Bytes reply = dhcp::build_reply(header_for(kMacB, dhcp::MessageType::request),
-                                        {dhcp::MessageType::ack, kIpB, {}, {}}, 548);
+  const Bytes reply =
+      dhcp::build_reply(header_for(kMacB, dhcp::MessageType::request), {dhcp::MessageType::ack, kIpB, {}, {}}, 548);
   EXPECT_EQ(from(1, udp_frame(kBroadcastMac, kMacA, {kIpA, 68}, {kAllOnes, 67}, reply)), Admission::drop)
       << "a BOOTREPLY to the server port";
   EXPECT_EQ(from(1, udp_frame(kBroadcastMac, kMacA, {kIpA, 40000}, {kAllOnes, 68}, reply)), Admission::drop)

@@ -22,7 +22,7 @@ TEST(Ip4Ids, EachDestinationCountsOnItsOwn) {
   ASSERT_NE(ids.bucket(a), ids.bucket(b)) << "the test needs two buckets";
   const std::uint16_t first_a = ids.next(a);
   EXPECT_EQ(first_a, static_cast<std::uint16_t>(1000 + ids.bucket(a)));
-  for (int i = 0; i < 500; ++i) ids.next(b);  // whatever b receives...
+  for (int i = 0; i < 500; ++i) ids.next(b);                        // whatever b receives...
   EXPECT_EQ(ids.next(a), static_cast<std::uint16_t>(first_a + 1));  // ...a sees none of it
 }
 

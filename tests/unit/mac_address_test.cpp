@@ -33,8 +33,8 @@ TEST(MacAddress, FormatsLowerCaseWithColonsAndParsesBack) {
 }
 
 TEST(MacAddress, ReadsFromAFrame) {
-  const std::array<std::uint8_t, 14> frame{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
-                                           0x08, 0x00};
+  const std::array<std::uint8_t, 14> frame{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52,
+                                           0x54, 0x00, 0x12, 0x34, 0x56, 0x08, 0x00};
   EXPECT_EQ(mac_at(frame, 6), kMac);
   EXPECT_TRUE(is_group(mac_at(frame, 0)));
   EXPECT_FALSE(is_group(kMac));

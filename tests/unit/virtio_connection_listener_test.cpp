@@ -110,7 +110,8 @@ TEST_F(VirtioStreamListener, QueueStorageGoesBackOnceTheBacklogHasDrained) {
   // Emptied just now: the storage stays for a while (a busy link reuses it) ...
   EXPECT_GE(app::heap_in_use().value(), *before + kMaxPortQueueBytes);
   // ... and goes back once the queue has stayed empty for kPortQueueIdleRelease.
-  EXPECT_TRUE(run_until(io, [&] { return app::heap_in_use().value() < *before + kPortQueueKeptBytes; }, 3s))
+  EXPECT_TRUE(run_until(
+      io, [&] { return app::heap_in_use().value() < *before + kPortQueueKeptBytes; }, 3s))
       << app::heap_in_use().value() - *before << " bytes more than before the backlog";
 }
 

@@ -75,9 +75,7 @@ TEST_F(VirtioSocketPath, RegularFileIsRefusedAndKept) {
   EXPECT_TRUE(S_ISREG(st.st_mode));
 }
 
-TEST_F(VirtioSocketPath, DirectoryIsRefused) {
-  expect_refused("unix://" + dir.path, dir.path, "not a socket");
-}
+TEST_F(VirtioSocketPath, DirectoryIsRefused) { expect_refused("unix://" + dir.path, dir.path, "not a socket"); }
 
 TEST_F(VirtioSocketPath, MissingDirectoryIsRefused) {
   const std::string path = dir.file("nope/vz.sock");

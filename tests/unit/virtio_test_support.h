@@ -42,8 +42,7 @@ struct TempDir {
 };
 
 /// Runs `io` until `done()` holds or `timeout` passes. Returns whether `done()` held.
-inline bool run_until(asio::io_context& io, const std::function<bool()>& done,
-                      std::chrono::milliseconds timeout = 5s) {
+inline bool run_until(asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds timeout = 5s) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!done()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;

@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <cstring>
+#include <span>
 #include <string>
 
 namespace vznet::relay {

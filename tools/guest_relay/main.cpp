@@ -66,8 +66,8 @@ int main(int argc, char** argv) {
     Tap tap(options->tap, options->mtu);
     BoundPath local;
     auto link = connect_to_vznet(*options, local);
-    std::fprintf(stderr, "vznet-guest-relay: tap %s <-> %s%s%s\n", tap.name().c_str(),
-                 options->connect_text.c_str(), local.path().empty() ? "" : " from ", local.path().c_str());
+    std::fprintf(stderr, "vznet-guest-relay: tap %s <-> %s%s%s\n", tap.name().c_str(), options->connect_text.c_str(),
+                 local.path().empty() ? "" : " from ", local.path().c_str());
     RelayEnd end = run_relay(tap, *link, wait_mask, g_stop);
     print_summary(tap, end.exit_code == 0 ? "exiting: " + end.message : "error: " + end.message);
     return end.exit_code;

@@ -33,8 +33,8 @@ bool parse_connect(std::string_view text, Options& out, std::string& error) {
       return false;
     }
     if (path.size() > kMaxSocketPath) {
-      error = "--connect " + std::string(text) + ": the socket path is longer than " +
-              std::to_string(kMaxSocketPath) + " bytes";
+      error = "--connect " + std::string(text) + ": the socket path is longer than " + std::to_string(kMaxSocketPath) +
+              " bytes";
       return false;
     }
     out.framing = scheme.framing;
@@ -95,8 +95,8 @@ std::optional<Options> parse_options(std::span<const char* const> args, std::str
       have_connect = true;
     } else if (flag == "--local") {
       if (value.empty() || value.size() > kMaxSocketPath) {
-        error = "--local " + std::string(value) + ": a socket path is 1 to " + std::to_string(kMaxSocketPath) +
-                " bytes";
+        error =
+            "--local " + std::string(value) + ": a socket path is 1 to " + std::to_string(kMaxSocketPath) + " bytes";
         return std::nullopt;
       }
       out.local = std::string(value);

@@ -20,7 +20,7 @@ inline constexpr int kMaxMtu = 65535;
 inline constexpr int kMinMtu = 68;  // IPv4's minimum
 
 struct Options {
-  std::string tap;              ///< --tap NAME
+  std::string tap;  ///< --tap NAME
   Framing framing = Framing::stream;
   std::string path;             ///< socket path from --connect
   std::string connect_text;     ///< --connect as written, for messages

@@ -43,9 +43,7 @@ IoStatus pump_tap(Tap& tap, Link& link) {
   return st;
 }
 
-RelayEnd ended(IoStatus st, const Link& link) {
-  return {st == IoStatus::closed ? 0 : 1, link.reason()};
-}
+RelayEnd ended(IoStatus st, const Link& link) { return {st == IoStatus::closed ? 0 : 1, link.reason()}; }
 
 }  // namespace
 

@@ -32,8 +32,7 @@ std::uint32_t get_be32(const std::uint8_t* p) {
 
 }  // namespace
 
-StreamLink::StreamLink(int fd)
-    : fd_(fd), out_(kOutHighWater + kPrefix + kMaxFrame), in_(kInCapacity) {}
+StreamLink::StreamLink(int fd) : fd_(fd), out_(kOutHighWater + kPrefix + kMaxFrame), in_(kInCapacity) {}
 
 StreamLink::~StreamLink() { ::close(fd_); }
 
@@ -98,8 +97,8 @@ IoStatus StreamLink::receive(FrameSink& sink) {
     if (reads == kReadsPerTurn) return IoStatus::idle;
     ssize_t n = ::recv(fd_, in_.data() + in_tail_, in_.size() - in_tail_, MSG_DONTWAIT);
     if (n == 0) {
-      reason_ = in_tail_ > in_head_ ? "vznet closed the connection in the middle of a frame"
-                                    : "vznet closed the connection";
+      reason_ =
+          in_tail_ > in_head_ ? "vznet closed the connection in the middle of a frame" : "vznet closed the connection";
       return IoStatus::closed;
     }
     if (n < 0) {

@@ -28,7 +28,8 @@ void set_mtu(const std::string& name, int mtu) {
   int rc = ::ioctl(sock, SIOCSIFMTU, &ifr);
   int err = errno;
   ::close(sock);
-  if (rc < 0) throw std::runtime_error("tap " + name + ": cannot set MTU " + std::to_string(mtu) + ": " + errno_text(err));
+  if (rc < 0)
+    throw std::runtime_error("tap " + name + ": cannot set MTU " + std::to_string(mtu) + ": " + errno_text(err));
 }
 
 // Repeated write errors of one kind are logged this many times, then only counted (reported at exit).
