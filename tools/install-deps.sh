@@ -4,7 +4,7 @@
 #   build: compiler, CMake and the libraries vznet links against.
 #   test:  build + the real clients the end-to-end tests drive (curl, socat, iperf3, dig, qemu, busybox...),
 #          the attack tools (scapy, hping3), clang with libFuzzer for the fuzz targets, and the static analysers
-#          (clang-tidy, cppcheck) that run as tests.
+#          (clang-tidy, cppcheck) and clang-format that run as tests.
 #   bench: test + the peers the benchmark compares against (passt, slirp4netns, sockperf).
 # It also enables deb-src entries (derived from the existing apt sources) so that third_party/lwip can
 # fetch Debian's original lwIP tarball with `apt-get source`.
@@ -41,7 +41,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config dpkg-dev xz-utils
   nlohmann-json3-dev libcpp-httplib-dev libsodium-dev)
 test_pkgs=(klibc-utils iproute2 curl socat iperf3 dnsutils dnsmasq-base isc-dhcp-client busybox-static
   qemu-system-x86 linux-image-amd64 cpio python3 iputils-ping procps psmisc coreutils iputils-arping
-  shellcheck zstd python3-scapy hping3 clang libclang-rt-14-dev clang-tidy cppcheck)
+  shellcheck zstd python3-scapy hping3 clang libclang-rt-14-dev clang-tidy cppcheck clang-format)
 bench_pkgs=(passt slirp4netns sockperf)
 
 pkgs=("${build_pkgs[@]}")
