@@ -107,7 +107,7 @@ CaresResolver::CaresResolver(asio::io_context& io, const std::vector<Ipv4Endpoin
 }
 
 CaresResolver::~CaresResolver() {
-  alive_.reset();
+  guard_.revoke();
   destroying_ = true;      // ares_destroy() ends every query with ARES_EDESTRUCTION: nobody is called back
   ares_destroy(channel_);  // closes c-ares's sockets, telling socket_state() to release their descriptors
   for (auto& [fd, watch] : watches_) watch->descriptor.release();
@@ -181,21 +181,18 @@ void CaresResolver::socket_state(int fd, bool readable, bool writable) {
 }
 
 void CaresResolver::start_waits(int fd, Watch& watch) {
-  const std::weak_ptr<char> alive = alive_;
   const std::uint64_t generation = watch.generation;
   if (watch.want_read && !watch.reading) {
     watch.reading = true;
-    watch.descriptor.async_wait(asio::posix::descriptor_base::wait_read,
-                                [this, alive, fd, generation](const std::error_code& ec) {
-                                  if (!alive.expired()) on_ready(fd, generation, true, ec);
-                                });
+    watch.descriptor.async_wait(
+        asio::posix::descriptor_base::wait_read,
+        guard_.wrap([this, fd, generation](const std::error_code& ec) { on_ready(fd, generation, true, ec); }));
   }
   if (watch.want_write && !watch.writing) {
     watch.writing = true;
-    watch.descriptor.async_wait(asio::posix::descriptor_base::wait_write,
-                                [this, alive, fd, generation](const std::error_code& ec) {
-                                  if (!alive.expired()) on_ready(fd, generation, false, ec);
-                                });
+    watch.descriptor.async_wait(
+        asio::posix::descriptor_base::wait_write,
+        guard_.wrap([this, fd, generation](const std::error_code& ec) { on_ready(fd, generation, false, ec); }));
   }
 }
 
@@ -228,13 +225,12 @@ void CaresResolver::arm_timer() {
   if (due >= timer_due_) return;  // already armed for an earlier time; that turn re-arms
   timer_due_ = due;
   timer_.expires_at(due);
-  const std::weak_ptr<char> alive = alive_;
-  timer_.async_wait([this, alive](const std::error_code& ec) {
-    if (alive.expired() || ec == asio::error::operation_aborted) return;
+  timer_.async_wait(guard_.wrap([this](const std::error_code& ec) {
+    if (ec == asio::error::operation_aborted) return;
     timer_due_ = std::chrono::steady_clock::time_point::max();
     ares_process_fd(channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // handles timeouts
     arm_timer();
-  });
+  }));
 }
 
 }  // namespace vznet::dns

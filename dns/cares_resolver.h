@@ -14,6 +14,7 @@
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "base/life_guard.h"
 #include "dns/upstream_resolver.h"
 #include "stack/ipv4_address.h"
 
@@ -61,7 +62,7 @@ class CaresResolver final : public UpstreamResolver {
   std::chrono::steady_clock::time_point timer_due_ = std::chrono::steady_clock::time_point::max();
   bool destroying_ = false;
   /// Handlers queued on the loop hold a weak reference: after the resolver is gone they do nothing.
-  std::shared_ptr<char> alive_ = std::make_shared<char>();
+  base::LifeGuard guard_;  ///< queued handlers and callbacks do nothing once we are gone
 };
 
 }  // namespace vznet::dns

@@ -59,7 +59,7 @@ DnsServer::DnsServer(asio::io_context& io, stack::Stack& stack, DnsConfig config
 }
 
 DnsServer::~DnsServer() {
-  alive_.reset();
+  guard_.revoke();
   tcp_.reset();
   if (udp_ != nullptr) udp_remove(udp_);
   upstream_.reset();  // c-ares ends its queries without calling back
@@ -151,10 +151,10 @@ void DnsServer::forward(const Query& query, std::span<const std::uint8_t> messag
   }
   arm_deadline();
   counters_.events.add(DnsEvent::forwarded);
-  upstream_->send(upstream_query, [this, alive = std::weak_ptr<char>(alive_), upstream_id, serial](
-                                      UpstreamError error, std::span<const std::uint8_t> answer) {
-    if (!alive.expired()) on_upstream(upstream_id, serial, error, answer);
-  });
+  upstream_->send(upstream_query,
+                  guard_.wrap([this, upstream_id, serial](UpstreamError error, std::span<const std::uint8_t> answer) {
+                    on_upstream(upstream_id, serial, error, answer);
+                  }));
 }
 
 void DnsServer::on_upstream(std::uint16_t upstream_id, std::uint64_t serial, UpstreamError error,
@@ -183,11 +183,10 @@ void DnsServer::arm_deadline() {
   if (deadline_armed_ || deadlines_.empty()) return;
   deadline_armed_ = true;
   deadline_timer_.expires_at(deadlines_.front().due);
-  deadline_timer_.async_wait([this, alive = std::weak_ptr<char>(alive_)](const std::error_code& ec) {
-    if (alive.expired()) return;
+  deadline_timer_.async_wait(guard_.wrap([this](const std::error_code& ec) {
     deadline_armed_ = false;
     if (!ec) on_deadline();
-  });
+  }));
 }
 
 void DnsServer::on_deadline() {

@@ -15,6 +15,7 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "base/life_guard.h"
 #include "base/rate_limited_log.h"
 #include "dns/dns_config.h"
 #include "dns/dns_counters.h"
@@ -94,7 +95,7 @@ class DnsServer {
   /// (or guests), and a predictable ID would make forging answers easier.
   std::mt19937 random_{std::random_device{}()};
   base::RateLimitedLog log_;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();  ///< queued handlers do nothing once we are gone
+  base::LifeGuard guard_;  ///< queued handlers and callbacks do nothing once we are gone
 };
 
 }  // namespace vznet::dns

@@ -67,7 +67,7 @@ DnsTcpService::DnsTcpService(asio::io_context& io, stack::Stack& stack, Ipv4Addr
 }
 
 DnsTcpService::~DnsTcpService() {
-  alive_.reset();
+  guard_.revoke();
   for (auto& [id, c] : connections_) {
     if (c->pcb == nullptr) continue;
     tcp_arg(c->pcb, nullptr);
@@ -227,9 +227,7 @@ void DnsTcpService::close(Connection& c, bool abort) {
 void DnsTcpService::schedule_reap() {
   if (reap_posted_) return;
   reap_posted_ = true;
-  asio::post(io_, [this, alive = std::weak_ptr<char>(alive_)] {
-    if (!alive.expired()) reap();
-  });
+  asio::post(io_, guard_.wrap([this] { reap(); }));
 }
 
 void DnsTcpService::reap() {
@@ -256,11 +254,10 @@ void DnsTcpService::arm_sweep() {
   if (sweep_armed_ || connections_.empty()) return;
   sweep_armed_ = true;
   sweep_timer_.expires_after(sweep_interval(idle_timeout_));
-  sweep_timer_.async_wait([this, alive = std::weak_ptr<char>(alive_)](const std::error_code& ec) {
-    if (alive.expired()) return;
+  sweep_timer_.async_wait(guard_.wrap([this](const std::error_code& ec) {
     sweep_armed_ = false;
     if (!ec) sweep();
-  });
+  }));
 }
 
 void DnsTcpService::sweep() {

@@ -13,6 +13,7 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "base/life_guard.h"
 #include "dns/dns_counters.h"
 #include "dns/dns_message.h"
 #include "lwip/err.h"
@@ -87,7 +88,7 @@ class DnsTcpService {
   bool reap_posted_ = false;
   asio::steady_timer sweep_timer_;
   bool sweep_armed_ = false;
-  std::shared_ptr<char> alive_ = std::make_shared<char>();  ///< queued handlers do nothing once we are gone
+  base::LifeGuard guard_;  ///< queued handlers and callbacks do nothing once we are gone
 };
 
 }  // namespace vznet::dns
