@@ -50,6 +50,7 @@ bool FlowTable::admit(virtio::PortId port, PublishedShare published) {
 }
 
 FlowTable::~FlowTable() {
+  guard_.revoke();  // what the flows post or await while they end below never runs
   sweep_.cancel();
   terminate_all();
   reap();
@@ -92,7 +93,7 @@ void FlowTable::release(Flow& flow) {
   by_id_.erase(it);
   if (!reap_posted_) {
     reap_posted_ = true;
-    asio::post(io_, [this] { reap(); });
+    asio::post(io_, guard_.wrap([this] { reap(); }));
   }
 }
 
@@ -131,7 +132,7 @@ void FlowTable::for_each(const std::function<void(const Flow&)>& fn) const {
 void FlowTable::arm_sweep() {
   sweep_armed_ = true;
   sweep_.expires_after(kSweepInterval);
-  sweep_.async_wait([this](const std::error_code& ec) {
+  sweep_.async_wait(guard_.wrap([this](const std::error_code& ec) {
     sweep_armed_ = false;
     if (ec) return;
     const auto now = Clock::now();
@@ -145,7 +146,7 @@ void FlowTable::arm_sweep() {
       counters_.events.add(ForwardEvent::tcp_linger_timeout);
     }
     if (!by_id_.empty() || lingering_.size() != 0) arm_sweep();
-  });
+  }));
 }
 
 }  // namespace vznet::forward

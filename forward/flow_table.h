@@ -15,6 +15,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "base/life_guard.h"
 #include "forward/forward_counters.h"
 #include "forward/lingering_tcp.h"
 #include "stack/flow_key.h"
@@ -117,6 +118,9 @@ class FlowTable {
   ~FlowTable();
 
   asio::io_context& io() { return io_; }
+  /// Revoked when the table goes: every handler posted or awaited for the table or its flows is wrapped by it,
+  /// so a handler that runs after the table is gone does nothing (flows are found again by id, see live()).
+  const base::LifeGuard& life_guard() const { return guard_; }
   /// Whether a new flow for guest `port` fits: not over --max-flows, the port's share (inbound flows: port 0,
   /// which all published ports share), nor, for an inbound flow, its published port's share. Lingering
   /// connections count too: the oldest of them are aborted to make room before a flow is refused.
@@ -185,6 +189,7 @@ class FlowTable {
   std::unordered_map<FlowKey, FlowId, FlowKeyHash> by_key_;
   std::vector<std::unique_ptr<Flow>> reaping_;
   bool reap_posted_ = false;
+  base::LifeGuard guard_;
   asio::steady_timer sweep_;
   bool sweep_armed_ = false;  ///< only while flows or lingering connections exist: an idle vznet does not wake up
 };
@@ -199,17 +204,18 @@ Self* Flow::disarm(FlowTable& table, FlowId id, bool Self::*armed) {
 template <class Self, class Socket, class Wait>
 void Flow::await_ready(Socket& socket, Wait what, bool Self::*armed, void (Self::*then)()) {
   static_cast<Self*>(this)->*armed = true;
-  socket.async_wait(what, [table = &table_, id = id_, armed, then](const std::error_code& error) {
-    if (Self* flow = disarm(*table, id, armed); flow != nullptr && !error) (flow->*then)();
-  });
+  socket.async_wait(what,
+                    table_.life_guard().wrap([table = &table_, id = id_, armed, then](const std::error_code& error) {
+                      if (Self* flow = disarm(*table, id, armed); flow != nullptr && !error) (flow->*then)();
+                    }));
 }
 
 template <class Self>
 void Flow::defer(bool Self::*armed, void (Self::*then)()) {
   static_cast<Self*>(this)->*armed = true;
-  asio::post(table_.io(), [table = &table_, id = id_, armed, then] {
+  asio::post(table_.io(), table_.life_guard().wrap([table = &table_, id = id_, armed, then] {
     if (Self* flow = disarm(*table, id, armed)) (flow->*then)();
-  });
+  }));
 }
 
 }  // namespace vznet::forward

@@ -130,9 +130,9 @@ void TcpFlow::dial(const Ipv4Endpoint& target) {
   host_.non_blocking(true, ec);
   if (ec) return refuse_guest(ec);
   host_.async_connect({asio::ip::address_v4(target.address.value), target.port},
-                      [table = &table(), id = id()](const std::error_code& error) {
+                      table().life_guard().wrap([table = &table(), id = id()](const std::error_code& error) {
                         if (auto* flow = table->live<TcpFlow>(id)) flow->on_connected(error);
-                      });
+                      }));
 }
 
 void TcpFlow::on_connected(const std::error_code& ec) {

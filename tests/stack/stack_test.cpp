@@ -258,6 +258,22 @@ TEST_F(StackTest, IdleUdpFlowsAreReaped) {
   EXPECT_EQ(forward_counters_.events.get(forward::ForwardEvent::udp_idle_closed), 1u);
 }
 
+// Flows wait on their sockets and post work for later, and the table posts its reaping: once the table is gone,
+// none of that may run against it (base::LifeGuard in FlowTable). Under AddressSanitizer (tools/test.sh
+// --sanitizers) a handler that reached the freed table fails this test.
+TEST_F(StackTest, HandlersOfAFlowTableThatIsGoneDoNothing) {
+  resolve_gateway();
+  asio::ip::udp::socket server(io_, {asio::ip::make_address_v4("127.0.0.1"), 0});
+  asio::ip::tcp::acceptor listener(io_, {asio::ip::make_address_v4("127.0.0.1"), 0});
+  inject(udp_datagram(gateway_mac_, {kGuest, 6002}, {kGateway, server.local_endpoint().port()}, Bytes{'x'}));
+  inject(tcp_syn(gateway_mac_, {kGuest, 42002}, {kGateway, listener.local_endpoint().port()}, 1));
+  ASSERT_EQ(forwarder_->flows().size(), 2u);
+  forwarder_.reset();  // the flows end, their sockets close: their waits complete as aborted, a reap is posted
+  io_.restart();
+  EXPECT_GT(io_.poll(), 0u) << "no handler was left to run: the test would prove nothing";
+  reconfigure(forward::ForwardConfig{});  // the fixture's destructor expects a forwarder
+}
+
 TEST_F(StackTest, DetachingAGuestClosesItsFlows) {
   resolve_gateway();
   asio::ip::tcp::acceptor server(io_, {asio::ip::make_address_v4("127.0.0.1"), 0});
