@@ -2,9 +2,9 @@
 // and exit code 2.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -187,29 +187,43 @@ TEST(Config, HelpShowsTheStructsDefaults) {
 // The README's flag table (a second text for users) says what --help says: for every flag with a default in
 // --help, the table's default column holds the same value.
 TEST(Config, ReadmeFlagTableShowsTheDefaults) {
+  // Plain string handling, not <regex>: GCC 12 warns inside <regex> under the sanitizer build (-Werror).
   std::ifstream readme(VZNET_README);
   ASSERT_TRUE(readme) << VZNET_README;
-  std::map<std::string, std::string> table;  // "--max-flows" -> "16384"
-  const std::regex row(R"(^\| `(--[a-z-]+)[^`]*` \| `?([^|`]*?)`? \|)");
+  std::map<std::string, std::string> table;  // "--max-flows" -> "16384", from "| `--max-flows N` | 16384 | ..."
   std::string line;
-  std::smatch m;
   while (std::getline(readme, line)) {
-    if (std::regex_search(line, m, row)) table[m[1]] = m[2];
+    if (line.rfind("| `--", 0) != 0) continue;
+    const std::size_t flag_end = line.find_first_of(" `", 3);
+    const std::size_t cell = line.find(" | ", flag_end);
+    const std::size_t cell_end = line.find(" |", cell + 3);
+    if (flag_end == std::string::npos || cell == std::string::npos || cell_end == std::string::npos) continue;
+    std::string value = line.substr(cell + 3, cell_end - cell - 3);
+    std::erase(value, '`');
+    table[line.substr(3, flag_end - 3)] = value;
   }
   std::istringstream help(parse({"--help"}).message);
-  const std::regex with_default(R"(^  (--[a-z-]+) .*=(\S+)$)");
   int compared = 0;
   while (std::getline(help, line)) {
-    if (!std::regex_match(line, m, with_default)) continue;
-    ASSERT_TRUE(table.contains(m[1])) << m[1] << " is not in the README's flag table";
-    EXPECT_EQ(table[m[1]], m[2]) << m[1];
+    // "  --max-flows UINT:UINT in [1 - 1000000]=16384": a flag whose line ends in =DEFAULT.
+    const std::size_t equals = line.rfind('=');
+    if (line.rfind("  --", 0) != 0 || equals == std::string::npos) continue;
+    const std::string value = line.substr(equals + 1);
+    if (value.empty() || value.find(' ') != std::string::npos) continue;
+    const std::string flag = line.substr(2, line.find(' ', 2) - 2);
+    ASSERT_TRUE(table.contains(flag)) << flag << " is not in the README's flag table";
+    EXPECT_EQ(table[flag], value) << flag;
     ++compared;
   }
   EXPECT_GE(compared, 10);
 }
 
 TEST(Config, VersionComesFromTheProject) {
-  EXPECT_TRUE(std::regex_match(std::string(kVersion), std::regex(R"(\d+\.\d+\.\d+)"))) << kVersion;
+  int dots = 0;
+  for (char c : kVersion) dots += c == '.' ? 1 : 0;
+  EXPECT_TRUE(dots == 2 && std::isdigit(static_cast<unsigned char>(kVersion.front())) &&
+              std::isdigit(static_cast<unsigned char>(kVersion.back())))
+      << kVersion;
   auto outcome = parse({"--version"});
   EXPECT_FALSE(outcome.config);
   EXPECT_EQ(outcome.exit_code, 0);
