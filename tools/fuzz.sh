@@ -3,8 +3,10 @@
 # on its seeds (tests/fuzz/corpus/<target>) and kept crashes (tests/fuzz/regressions/<target>). What a run finds
 # goes to build-fuzz/tests/fuzz/work/<target> (the growing corpus) and, for a crash, artifacts/<target>-crash-*.
 # Exits non-zero when any target crashed, leaked or hit a broken invariant.
-# Usage: tools/fuzz.sh [--time SECONDS | --runs N] [TARGET...]   each target that long (default 60 s), all targets
-#                                                                 unless named (e.g. dns_message_fuzz)
+# Usage: tools/fuzz.sh [--time SECONDS | --runs N] [--timeout S] [TARGET...]
+#          each target that long (default 60 s), all targets unless named (e.g. dns_message_fuzz); an input that
+#          runs longer than S seconds (default 10) counts as a hang. Long campaigns on a busy machine want a larger
+#          S: a fuzzer starved of CPU reports slow inputs that are not slow.
 #        tools/fuzz.sh --ci                                       CI: build, then ctest -L fuzz (a few seconds each)
 # Needs clang and libclang-rt-dev (tools/install-deps.sh test installs them).
 set -euo pipefail
@@ -12,6 +14,7 @@ cd "$(dirname "$0")/.."
 
 build=build-fuzz
 limit=(-max_total_time=60)
+hang_seconds=10
 ci=false
 targets=()
 while [ $# -gt 0 ]; do
@@ -19,7 +22,8 @@ while [ $# -gt 0 ]; do
     --ci) ci=true ;;
     --time) limit=(-max_total_time="$2"); shift ;;
     --runs) limit=(-runs="$2"); shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --timeout) hang_seconds="$2"; shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1") ;;
   esac
@@ -46,7 +50,7 @@ for t in "${targets[@]}"; do
   [ -d "tests/fuzz/regressions/$t" ] && inputs+=("tests/fuzz/regressions/$t")
   log="$out/$t.log"
   echo "== $t (${limit[*]})"
-  if "$out/$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  if "$out/$t" "${limit[@]}" -timeout="$hang_seconds" -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$out/artifacts/$t-" "${inputs[@]}" >"$log" 2>&1; then
     status=clean
   else
