@@ -12,6 +12,7 @@
 
 #include "base/byte_order.h"
 #include "lwip/tcp.h"
+#include "stack/tcp_pcb.h"
 
 namespace vznet::dns {
 
@@ -69,12 +70,7 @@ DnsTcpService::DnsTcpService(asio::io_context& io, stack::Stack& stack, Ipv4Addr
 DnsTcpService::~DnsTcpService() {
   guard_.revoke();
   for (auto& [id, c] : connections_) {
-    if (c->pcb == nullptr) continue;
-    tcp_arg(c->pcb, nullptr);
-    tcp_recv(c->pcb, nullptr);
-    tcp_sent(c->pcb, nullptr);
-    tcp_err(c->pcb, nullptr);
-    tcp_abort(c->pcb);
+    if (c->pcb != nullptr) stack::abort_tcp_pcb(c->pcb);
   }
   connections_.clear();
   if (listener_ != nullptr) tcp_close(listener_);
@@ -238,12 +234,10 @@ void DnsTcpService::reap() {
       ++it;
       continue;
     }
-    if (c.pcb != nullptr) {
-      tcp_arg(c.pcb, nullptr);
-      tcp_recv(c.pcb, nullptr);  // lwIP discards anything still arriving and completes the close
-      tcp_sent(c.pcb, nullptr);
-      tcp_err(c.pcb, nullptr);
-      if (c.abort || tcp_close(c.pcb) != ERR_OK) tcp_abort(c.pcb);
+    if (c.pcb != nullptr && c.abort) {
+      stack::abort_tcp_pcb(c.pcb);
+    } else if (c.pcb != nullptr) {
+      stack::close_tcp_pcb(c.pcb);
     }
     it = connections_.erase(it);
   }

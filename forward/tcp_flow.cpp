@@ -17,6 +17,7 @@
 #include "base/byte_order.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
+#include "stack/tcp_pcb.h"
 
 namespace vznet::forward {
 
@@ -79,11 +80,7 @@ TcpFlow::TcpFlow(FlowTable& table, const FlowKey& key, virtio::PortId port, Forw
 
 TcpFlow::~TcpFlow() {
   while (!to_host_.empty()) pop_to_host();
-  if (pcb_ != nullptr) {
-    tcp_pcb* pcb = pcb_;
-    detach_pcb();
-    tcp_abort(pcb);
-  }
+  abort_pcb();
 }
 
 tcp_pcb* TcpFlow::bind_inbound_pcb(const Ipv4Endpoint& source) {
@@ -410,10 +407,7 @@ void TcpFlow::maybe_finish() {
   tcp_pcb* pcb = pcb_;
   detach_pcb();
   table().lingering().adopt(pcb, port(), key());  // before tcp_close(), which may free it at once
-  if (tcp_close(pcb) != ERR_OK) {
-    tcp_abort(pcb);
-    pcb_aborted_ = true;
-  }
+  if (!stack::close_tcp_pcb(pcb)) pcb_aborted_ = true;
   close_host(false);
   state_ = State::closed;
   release();
@@ -437,22 +431,22 @@ void TcpFlow::on_lwip_error(void* arg, err_t err) {
 
 void TcpFlow::reset_guest(ForwardEvent why) {
   ctx_.counters.events.add(why);
-  if (pcb_ != nullptr) {
-    tcp_pcb* pcb = pcb_;
-    detach_pcb();
-    tcp_abort(pcb);
-    pcb_aborted_ = true;
-  }
+  abort_pcb();
   close_host(false);
   state_ = State::closed;
   release();
 }
 
+void TcpFlow::abort_pcb() {
+  if (pcb_ == nullptr) return;
+  tcp_pcb* pcb = pcb_;
+  detach_pcb();
+  tcp_abort(pcb);
+  pcb_aborted_ = true;
+}
+
 void TcpFlow::detach_pcb() {
-  tcp_arg(pcb_, nullptr);
-  tcp_recv(pcb_, nullptr);
-  tcp_sent(pcb_, nullptr);
-  tcp_err(pcb_, nullptr);
+  stack::detach_tcp_callbacks(pcb_);
   pcb_ = nullptr;
   recount_held_for_guest();  // lwIP frees or has delivered what it held: no longer this flow's charge
 }
@@ -468,11 +462,7 @@ void TcpFlow::terminate() {
   if (state_ == State::closed) return;
   end_dialing();
   syn_.reset();
-  if (pcb_ != nullptr) {
-    tcp_pcb* pcb = pcb_;
-    detach_pcb();
-    tcp_abort(pcb);
-  }
+  abort_pcb();
   close_host(true);
   state_ = State::closed;
   release();

@@ -106,6 +106,8 @@ class TcpFlow final : public Flow {
   bool guest_owes_acks() const;
   void reset_guest(ForwardEvent why);
   void reset_host(ForwardEvent why);
+  /// Resets the guest side (RST) and forgets the pcb; lwIP frees it. No-op once the pcb is gone.
+  void abort_pcb();
   void detach_pcb();
   void close_host(bool with_reset);
 

@@ -18,6 +18,7 @@
 #include "lwip/udp.h"
 #include "netif/ethernet.h"
 #include "stack/lwip_address.h"
+#include "stack/tcp_pcb.h"
 
 namespace vznet::stack {
 
@@ -37,10 +38,7 @@ void lwip_init_once() {
 void abort_all_tcp_pcbs() {
   for (tcp_pcb** list : {&tcp_active_pcbs, &tcp_tw_pcbs}) {
     while (*list != nullptr) {
-      tcp_pcb* pcb = *list;
-      tcp_arg(pcb, nullptr);
-      tcp_err(pcb, nullptr);
-      tcp_abort(pcb);
+      abort_tcp_pcb(*list);
     }
   }
 }
