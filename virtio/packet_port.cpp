@@ -35,7 +35,7 @@ bool peer_gone(int error) {
 
 PacketPort::PacketPort(const PortContext& context, PortOwner& owner, std::string_view label, int shared_fd,
                        const sockaddr_un& peer, socklen_t peer_length)
-    : PortBase(context, owner, label, describe_unix_address(peer, peer_length)),
+    : PortBase(context, owner, OutputFraming::datagram, label, describe_unix_address(peer, peer_length)),
       shared_fd_(shared_fd),
       peer_(peer),
       peer_length_(peer_length),
@@ -43,7 +43,7 @@ PacketPort::PacketPort(const PortContext& context, PortOwner& owner, std::string
       retry_timer_(context.io) {}
 
 PacketPort::PacketPort(const PortContext& context, PortOwner& owner, std::string_view label, UniqueFd fd, Owned mode)
-    : PortBase(context, owner, label),
+    : PortBase(context, owner, OutputFraming::datagram, label),
       retry_timer_(context.io),
       receiver_(std::make_unique<PacketReceiver>(context.max_frame_size)),
       mode_(mode) {
@@ -77,34 +77,23 @@ SocketWatcher::Drain PacketPort::drain() {
   return SocketWatcher::Drain::budget_used;
 }
 
-bool PacketPort::enqueue(Frame frame) {
-  if (queued_bytes_ + frame.size() > kMaxPortQueueBytes) return false;
-  queue_.push_back({queue_bytes_.size(), frame.size()});
-  queue_bytes_.insert(queue_bytes_.end(), frame.begin(), frame.end());
-  queued_bytes_ += frame.size();
-  return true;
-}
-
 void PacketPort::flush() {
   if (blocked_ || closed()) return;
   const sockaddr_un* destination = watcher_ ? nullptr : &peer_;
   const bool after_writable = woke_on_writable_;
   woke_on_writable_ = false;
   bool made_progress = false;
-  while (queue_head_ < queue_.size()) {
+  while (!output().empty()) {
     std::array<iovec, kPacketBatch> batch;
-    const std::size_t count = std::min(kPacketBatch, queue_.size() - queue_head_);
+    const auto unsent = output().unsent();
+    const std::size_t count = std::min(kPacketBatch, unsent.size());
     for (std::size_t i = 0; i < count; ++i) {
-      const Queued& q = queue_[queue_head_ + i];
-      batch[i] = {queue_bytes_.data() + q.offset, q.length};
+      const Frame frame = output().frame_of(unsent[i]);
+      batch[i] = {const_cast<std::uint8_t*>(frame.data()), frame.size()};  // iovec is not const; sending reads only
     }
     std::error_code ec;
     const std::size_t sent = send_packets(fd(), destination, peer_length_, std::span(batch.data(), count), ec);
-    for (std::size_t i = 0; i < sent; ++i) {
-      count_sent(queue_[queue_head_].length);
-      queued_bytes_ -= queue_[queue_head_].length;
-      ++queue_head_;
-    }
+    for (std::size_t i = 0; i < sent; ++i) count_sent(output().pop());
     made_progress |= sent > 0;
     if (!ec) continue;
     if (would_block(ec.value())) {
@@ -116,24 +105,15 @@ void PacketPort::flush() {
       return;
     }
     counters().drops.add(LinkDrop::send_failed);  // this frame only (e.g. EMSGSIZE); go on with the rest
-    queued_bytes_ -= queue_[queue_head_].length;
-    ++queue_head_;
+    output().pop();
   }
-  queue_.clear();
-  queue_bytes_.clear();
-  queue_head_ = 0;
   queue_emptied();
-}
-
-void PacketPort::release_queue_storage() {
-  std::vector<std::uint8_t>().swap(queue_bytes_);
-  std::vector<Queued>().swap(queue_);
 }
 
 // The socket is full: keep the rest and retry when there is room. Writability is trusted only for a socket
 // this port owns, and only while waking on it lets frames out (see kBlockedSendRetry).
 void PacketPort::wait_for_room(bool writable_helps) {
-  compact_queue();
+  output().compact();
   blocked_ = true;
   const bool trust_writable = watcher_ && writable_helps;
   auto resume = [this](bool on_writable) {
@@ -149,24 +129,6 @@ void PacketPort::wait_for_room(bool writable_helps) {
   retry_timer_.async_wait(guard().wrap([resume](const std::error_code& ec) {
     if (!ec) resume(false);
   }));
-}
-
-void PacketPort::compact_queue() {
-  if (queue_head_ == 0) return;
-  const std::size_t cut = queue_head_ < queue_.size() ? queue_[queue_head_].offset : queue_bytes_.size();
-  queue_bytes_.erase(queue_bytes_.begin(), queue_bytes_.begin() + static_cast<std::ptrdiff_t>(cut));
-  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(queue_head_));
-  for (Queued& q : queue_) q.offset -= cut;
-  queue_head_ = 0;
-}
-
-std::size_t PacketPort::discard_queue() {
-  const std::size_t dropped = queue_.size() - queue_head_;
-  queue_.clear();
-  queue_bytes_.clear();
-  queue_head_ = 0;
-  queued_bytes_ = 0;
-  return dropped;
 }
 
 void PacketPort::close_io() {

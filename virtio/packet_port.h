@@ -49,22 +49,11 @@ class PacketPort final : public PortBase {
   std::string_view peer_key() const { return peer_key_; }
 
  private:
-  struct Queued {
-    std::size_t offset;
-    std::size_t length;
-  };
-
-  bool enqueue(Frame frame) override;
   void flush() override;
-  std::size_t discard_queue() override;
   void close_io() override;
-  bool queue_empty() const override { return queue_head_ == queue_.size(); }
-  std::size_t queue_storage() const override { return queue_bytes_.capacity() + queue_.capacity() * sizeof(Queued); }
-  void release_queue_storage() override;
 
   SocketWatcher::Drain drain();
   void wait_for_room(bool writable_helps);
-  void compact_queue();
   int fd() const { return watcher_ ? watcher_->fd() : shared_fd_; }
 
   // Sending.
@@ -72,11 +61,7 @@ class PacketPort final : public PortBase {
   sockaddr_un peer_{};
   socklen_t peer_length_ = 0;
   std::string peer_key_;
-  std::vector<std::uint8_t> queue_bytes_;
-  std::vector<Queued> queue_;
-  std::size_t queue_head_ = 0;    ///< first unsent entry of queue_
-  std::size_t queued_bytes_ = 0;  ///< frame bytes from queue_head_ on
-  bool blocked_ = false;          ///< waiting for room; a retry is armed
+  bool blocked_ = false;  ///< waiting for room; a retry is armed
   bool woke_on_writable_ = false;
   asio::steady_timer retry_timer_;
 

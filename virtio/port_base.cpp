@@ -18,8 +18,9 @@ PortId next_port_id() {
 }
 }  // namespace
 
-PortBase::PortBase(const PortContext& context, PortOwner& owner, std::string_view label, std::string_view detail)
-    : context_(context), owner_(owner), id_(next_port_id()), release_timer_(context.io) {
+PortBase::PortBase(const PortContext& context, PortOwner& owner, OutputFraming framing, std::string_view label,
+                   std::string_view detail)
+    : context_(context), owner_(owner), output_(framing), id_(next_port_id()), release_timer_(context.io) {
   name_ = std::string(label) + "#" + std::to_string(id_);
   if (!detail.empty()) name_ += " (" + std::string(detail) + ")";
 }
@@ -33,7 +34,7 @@ bool PortBase::send_frame(Frame frame) {
     context_.counters.drops.add(LinkDrop::oversized);
     return false;
   }
-  if (!enqueue(frame)) {
+  if (!output_.push(frame, kMaxPortQueueBytes)) {
     context_.counters.drops.add(LinkDrop::queue_full);
     return false;
   }
@@ -52,17 +53,18 @@ void PortBase::shutdown() {
   closed_ = true;
   guard_.revoke();
   release_timer_.cancel();
-  context_.counters.drops.add(LinkDrop::send_failed, discard_queue());
+  context_.counters.drops.add(LinkDrop::send_failed, output_.clear());
   close_io();
 }
 
 void PortBase::queue_emptied() {
-  if (release_armed_ || closed_ || queue_storage() <= kPortQueueKeptBytes) return;
+  output_.clear();
+  if (release_armed_ || closed_ || output_.storage() <= kPortQueueKeptBytes) return;
   release_armed_ = true;
   release_timer_.expires_after(kPortQueueIdleRelease);
   release_timer_.async_wait(guard_.wrap([this](const std::error_code& ec) {
     release_armed_ = false;
-    if (!ec && queue_empty()) release_queue_storage();
+    if (!ec && output_.empty()) output_.release_storage();
   }));
 }
 

@@ -1,6 +1,7 @@
 // What every GuestPort implementation shares: identity, the per-turn flush post, size checks and counting on the
 // way in and out, and orderly shutdown; plus PortSet, which owns a listener's ports and reports attach/detach.
-// Transports (stream_port, packet_port) supply the queue and the I/O.
+// and the output queue (output_queue.h) in the transport's framing. Transports (stream_port, packet_port) supply
+// the I/O.
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include "base/life_guard.h"
 #include "virtio/guest_port.h"
 #include "virtio/link_counters.h"
+#include "virtio/output_queue.h"
 
 namespace vznet::virtio {
 
@@ -62,7 +64,8 @@ class PortOwner {
 class PortBase : public GuestPort {
  public:
   /// Named "<label>#<id>", plus " (<detail>)" when detail is not empty.
-  PortBase(const PortContext& context, PortOwner& owner, std::string_view label, std::string_view detail = {});
+  PortBase(const PortContext& context, PortOwner& owner, OutputFraming framing, std::string_view label,
+           std::string_view detail = {});
 
   bool send_frame(Frame frame) final;
   PortId id() const final { return id_; }
@@ -77,22 +80,14 @@ class PortBase : public GuestPort {
   const std::string& detach_reason() const { return detach_reason_; }
 
  protected:
-  /// Appends a copy of `frame` to the output queue; false if the queue is at its bound.
-  virtual bool enqueue(Frame frame) = 0;
-  /// Writes as much of the queue as the socket takes now; arranges its own retry if it could not finish.
+  /// Writes as much of output() as the socket takes now; arranges its own retry if it could not finish.
   virtual void flush() = 0;
-  /// Empties the output queue; returns how many frames were in it.
-  virtual std::size_t discard_queue() = 0;
   /// Closes sockets and timers; no callback may run afterwards.
   virtual void close_io() = 0;
-  /// Whether the output queue holds no frame.
-  virtual bool queue_empty() const = 0;
-  /// Bytes of storage the output queue holds, in use or not.
-  virtual std::size_t queue_storage() const = 0;
-  /// Frees the output queue's storage. Called only while the queue is empty.
-  virtual void release_queue_storage() = 0;
-  /// The transport's flush() emptied the queue: storage over kPortQueueKeptBytes is freed if the queue is
-  /// still empty kPortQueueIdleRelease later (otherwise at the end of the backlog then draining).
+  /// The frames taken for the guest and not yet written.
+  OutputQueue& output() { return output_; }
+  /// The transport's flush() wrote the whole queue: clears it, and storage over kPortQueueKeptBytes is freed if
+  /// the queue is still empty kPortQueueIdleRelease later (otherwise at the end of the backlog then draining).
   void queue_emptied();
 
   /// A message or decoded frame from the guest: size-checked, counted, reported (not after shutdown).
@@ -113,6 +108,7 @@ class PortBase : public GuestPort {
  private:
   PortContext context_;
   PortOwner& owner_;
+  OutputQueue output_;
   PortId id_;
   std::string name_;
   std::string detach_reason_;

@@ -17,7 +17,7 @@ constexpr int kReadsPerTurn = 4;
 }  // namespace
 
 StreamPort::StreamPort(const PortContext& context, PortOwner& owner, std::string_view label, UniqueFd fd)
-    : PortBase(context, owner, label),
+    : PortBase(context, owner, OutputFraming::length_prefixed, label),
       watcher_(context.io, std::move(fd)),
       decoder_(context.max_frame_size),
       read_buffer_(new std::uint8_t[kStreamReadChunk]) {}  // not zeroed
@@ -50,68 +50,29 @@ SocketWatcher::Drain StreamPort::drain() {
   return SocketWatcher::Drain::budget_used;
 }
 
-bool StreamPort::enqueue(Frame frame) {
-  if (out_.size() - out_head_ + kStreamPrefixSize + frame.size() > kMaxPortQueueBytes) return false;
-  append_stream_frame(out_, frame);
-  ends_.push_back({out_.size(), frame.size()});
-  return true;
-}
-
 void StreamPort::flush() {
-  if (write_waiting_ || closed() || out_head_ == out_.size()) return;
+  if (write_waiting_ || closed() || output().empty()) return;
+  const Frame pending = output().unwritten();
   ssize_t n;
   do {
-    n = ::send(watcher_.fd(), out_.data() + out_head_, out_.size() - out_head_, MSG_DONTWAIT | platform_send_flags());
+    n = ::send(watcher_.fd(), pending.data(), pending.size(), MSG_DONTWAIT | platform_send_flags());
   } while (n < 0 && errno == EINTR);
   if (n < 0 && !would_block(errno)) {
     fail(std::strerror(errno));
     return;
   }
-  if (n > 0) {
-    out_head_ += static_cast<std::size_t>(n);
-    count_written();
-  }
-  if (out_head_ == out_.size()) {
-    out_.clear();
-    out_head_ = 0;
-    ends_.clear();
-    ends_head_ = 0;
+  if (n > 0) output().wrote(static_cast<std::size_t>(n), [this](std::size_t length) { count_sent(length); });
+  if (output().empty()) {
     queue_emptied();
     return;
   }
   // Short write: the socket buffer is full. Keep the rest (partial frame included) for when it drains.
-  compact_output();
+  output().compact();
   write_waiting_ = true;
   watcher_.wait_writable([this] {
     write_waiting_ = false;
     flush();
   });
-}
-
-void StreamPort::count_written() {
-  while (ends_head_ < ends_.size() && ends_[ends_head_].end <= out_head_) count_sent(ends_[ends_head_++].length);
-}
-
-void StreamPort::compact_output() {
-  out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out_head_));
-  ends_.erase(ends_.begin(), ends_.begin() + static_cast<std::ptrdiff_t>(ends_head_));
-  for (FrameEnd& e : ends_) e.end -= out_head_;
-  out_head_ = 0;
-  ends_head_ = 0;
-}
-
-void StreamPort::release_queue_storage() {
-  std::vector<std::uint8_t>().swap(out_);
-  std::vector<FrameEnd>().swap(ends_);
-}
-
-std::size_t StreamPort::discard_queue() {
-  const std::size_t dropped = ends_.size() - ends_head_;
-  out_.clear();
-  ends_.clear();
-  out_head_ = 0;
-  ends_head_ = 0;
-  return dropped;
 }
 
 void StreamPort::close_io() { watcher_.close(); }

@@ -23,34 +23,15 @@ class StreamPort final : public PortBase, private StreamDecoder::Sink {
   void start() override;
 
  private:
-  // Output: prefixed frames back to back; out_head_ is the first unwritten byte. ends_ records where each frame
-  // ends (and its length) so frames are counted as sent only once wholly written.
-  struct FrameEnd {
-    std::size_t end;
-    std::size_t length;
-  };
-
-  bool enqueue(Frame frame) override;
   void flush() override;
-  std::size_t discard_queue() override;
   void close_io() override;
-  bool queue_empty() const override { return out_head_ == out_.size(); }
-  std::size_t queue_storage() const override { return out_.capacity() + ends_.capacity() * sizeof(FrameEnd); }
-  void release_queue_storage() override;
-
   SocketWatcher::Drain drain();
-  void count_written();
-  void compact_output();
   void frame(Frame decoded) override { deliver(decoded); }
   void drop(LinkDrop reason) override { counters().drops.add(reason); }
 
   SocketWatcher watcher_;
   StreamDecoder decoder_;
   std::unique_ptr<std::uint8_t[]> read_buffer_;
-  std::vector<std::uint8_t> out_;
-  std::size_t out_head_ = 0;
-  std::vector<FrameEnd> ends_;
-  std::size_t ends_head_ = 0;
   bool write_waiting_ = false;
 };
 
