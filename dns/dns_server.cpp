@@ -10,6 +10,7 @@
 
 #include "dns/cares_resolver.h"
 #include "lwip/udp.h"
+#include "stack/lwip_address.h"
 
 namespace vznet::dns {
 
@@ -61,37 +62,19 @@ DnsServer::DnsServer(asio::io_context& io, stack::Stack& stack, DnsConfig config
 DnsServer::~DnsServer() {
   guard_.revoke();
   tcp_.reset();
-  if (udp_ != nullptr) udp_remove(udp_);
+  udp_.reset();
   upstream_.reset();  // c-ares ends its queries without calling back
   deadline_timer_.cancel();
 }
 
 void DnsServer::start(const std::string& upstream_description) {
   config_.max_pending = std::clamp<std::size_t>(config_.max_pending, 1, kMaxPendingCeiling);
-  udp_ = udp_new();
-  if (udp_ == nullptr) throw std::runtime_error("dns: lwIP has no memory for the UDP socket");
-  try {
-    ip_addr_t address;
-    ip_addr_set_ip4_u32_val(address, lwip_htonl(config_.gateway.value));
-    if (udp_bind(udp_, &address, kDnsPort) != ERR_OK) {
-      throw std::runtime_error("dns: cannot bind " + config_.gateway.to_string() + ":53/udp in lwIP");
-    }
-    udp_recv(
-        udp_,
-        [](void* arg, udp_pcb*, pbuf* p, const ip_addr_t* source, u16_t port) {
-          static_cast<DnsServer*>(arg)->on_udp(p, source, port);
-        },
-        this);
-    tcp_ =
-        std::make_unique<DnsTcpService>(io_, stack_, config_.gateway, config_.tcp_idle_timeout, counters_,
-                                        [this](DnsTcpService::ConnectionId id, std::span<const std::uint8_t> message) {
-                                          handle(message, Origin{{}, id});
-                                        });
-  } catch (...) {
-    udp_remove(udp_);  // the destructor does not run for a constructor that throws
-    udp_ = nullptr;
-    throw;
-  }
+  auto udp = stack::open_udp_pcb<&DnsServer::on_udp>(this, config_.gateway, kDnsPort, "the DNS server");
+  tcp_ = std::make_unique<DnsTcpService>(io_, stack_, config_.gateway, config_.tcp_idle_timeout, counters_,
+                                         [this](DnsTcpService::ConnectionId id, std::span<const std::uint8_t> message) {
+                                           handle(message, Origin{{}, id});
+                                         });
+  udp_ = std::move(udp);  // both or neither: a throw above leaves the server as it was
   std::string names = "host.vz.internal, gateway.vz.internal";
   for (const DnsRecord& record : config_.records) names += ", " + record.name;
   spdlog::info("dns: serving {}:53 (UDP, TCP) for the guests: {} answered here, the rest forwarded to {}",
@@ -103,7 +86,7 @@ void DnsServer::on_udp(pbuf* p, const ip_addr_t* source, std::uint16_t port) {
   Bytes message(p->tot_len);
   pbuf_copy_partial(p, message.data(), p->tot_len, 0);
   counters_.events.add(DnsEvent::udp_query);
-  handle(message, Origin{{Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(source)))}, port}, std::nullopt});
+  handle(message, Origin{{stack::from_lwip(*source), port}, std::nullopt});
 }
 
 void DnsServer::handle(std::span<const std::uint8_t> message, const Origin& origin) {
@@ -239,9 +222,8 @@ void DnsServer::send_udp(const Ipv4Endpoint& guest, std::span<const std::uint8_t
   }
   stack::PbufPtr owner{p};
   pbuf_take(p, message.data(), static_cast<u16_t>(message.size()));
-  ip_addr_t destination;
-  ip_addr_set_ip4_u32_val(destination, lwip_htonl(guest.address.value));
-  if (udp_sendto(udp_, p, &destination, guest.port) != ERR_OK) counters_.events.add(DnsEvent::send_failed);
+  ip_addr_t destination = stack::to_lwip_ip(guest.address);
+  if (udp_sendto(udp_.get(), p, &destination, guest.port) != ERR_OK) counters_.events.add(DnsEvent::send_failed);
   stack_.schedule_timers();
 }
 

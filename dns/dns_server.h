@@ -24,6 +24,7 @@
 #include "dns/dns_zone.h"
 #include "dns/upstream_resolver.h"
 #include "stack/stack.h"
+#include "stack/udp_pcb.h"
 
 struct udp_pcb;
 
@@ -84,7 +85,7 @@ class DnsServer {
   DnsCounters counters_;
   Zone zone_;
   std::unique_ptr<UpstreamResolver> upstream_;
-  udp_pcb* udp_ = nullptr;
+  stack::UdpPcbPtr udp_;
   std::unique_ptr<DnsTcpService> tcp_;
   std::unordered_map<std::uint16_t, Pending> pending_;
   std::deque<Deadline> deadlines_;  ///< in order of due time (the timeout is the same for every query)

@@ -12,6 +12,7 @@
 
 #include "base/byte_order.h"
 #include "lwip/tcp.h"
+#include "stack/lwip_address.h"
 #include "stack/tcp_pcb.h"
 
 namespace vznet::dns {
@@ -51,8 +52,7 @@ DnsTcpService::DnsTcpService(asio::io_context& io, stack::Stack& stack, Ipv4Addr
       sweep_timer_(io) {
   tcp_pcb* pcb = tcp_new();
   if (pcb == nullptr) throw std::runtime_error("dns: lwIP has no memory for the TCP listener");
-  ip_addr_t address;
-  ip_addr_set_ip4_u32_val(address, lwip_htonl(gateway.value));
+  ip_addr_t address = stack::to_lwip_ip(gateway);
   if (tcp_bind(pcb, &address, kDnsPort) != ERR_OK) {
     tcp_close(pcb);
     throw std::runtime_error("dns: cannot bind " + gateway.to_string() + ":53/tcp in lwIP");

@@ -7,6 +7,7 @@
 #include "forward/tcp_flow.h"
 #include "forward/udp_flow.h"
 #include "lwip/tcp.h"
+#include "stack/lwip_address.h"
 
 namespace vznet::forward {
 
@@ -93,8 +94,8 @@ Forwarder::SynVerdict Forwarder::tcp_syn(const FlowKey& key, pbuf* packet) {
 
 err_t Forwarder::guest_tcp_established(tcp_pcb* pcb) {
   const FlowKey key{IpProtocol::tcp,
-                    {Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)))}, pcb->remote_port},
-                    {Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)))}, pcb->local_port}};
+                    {stack::from_lwip(pcb->remote_ip), pcb->remote_port},
+                    {stack::from_lwip(pcb->local_ip), pcb->local_port}};
   auto* flow = static_cast<TcpFlow*>(table_.find(key));
   if (flow == nullptr || flow->state() != TcpFlow::State::handshaking) {
     tcp_abort(pcb);  // no approved dial for this 4-tuple (it timed out, or the guest was detached)

@@ -17,6 +17,7 @@
 #include "base/byte_order.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
+#include "stack/lwip_address.h"
 #include "stack/tcp_pcb.h"
 
 namespace vznet::forward {
@@ -86,7 +87,7 @@ TcpFlow::~TcpFlow() {
 tcp_pcb* TcpFlow::bind_inbound_pcb(const Ipv4Endpoint& source) {
   tcp_pcb* pcb = tcp_new();
   if (pcb == nullptr) return nullptr;
-  ip_addr_t address = IPADDR4_INIT(lwip_htonl(source.address.value));
+  ip_addr_t address = stack::to_lwip_ip(source.address);
   // The client's own port keeps the guest's view faithful (as passt does); any free port will do otherwise.
   if (tcp_bind(pcb, &address, source.port) != ERR_OK && tcp_bind(pcb, &address, 0) != ERR_OK) {
     tcp_abort(pcb);
@@ -95,12 +96,10 @@ tcp_pcb* TcpFlow::bind_inbound_pcb(const Ipv4Endpoint& source) {
   return pcb;
 }
 
-Ipv4Endpoint TcpFlow::local_endpoint(const tcp_pcb* pcb) {
-  return {Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)))}, pcb->local_port};
-}
+Ipv4Endpoint TcpFlow::local_endpoint(const tcp_pcb* pcb) { return {stack::from_lwip(pcb->local_ip), pcb->local_port}; }
 
 void TcpFlow::connect_guest() {
-  ip_addr_t guest = IPADDR4_INIT(lwip_htonl(key().guest.address.value));
+  ip_addr_t guest = stack::to_lwip_ip(key().guest.address);
   if (tcp_connect(pcb_, &guest, key().guest.port, &TcpFlow::on_lwip_connected) != ERR_OK) {
     ctx_.counters.events.add(ForwardEvent::inbound_tcp_unreachable);
     return terminate();

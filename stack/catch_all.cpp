@@ -76,18 +76,8 @@ void Stack::create_catch_all() {
     return static_cast<Stack*>(arg)->on_tcp_accept(newpcb, err);
   });
 
-  udp_catch_all_ = udp_new();
-  if (udp_catch_all_ == nullptr || udp_bind(udp_catch_all_, IP4_ADDR_ANY, 0) != ERR_OK) {
-    throw std::runtime_error("lwIP: cannot create the catch-all UDP pcb");
-  }
-  udp_recv(
-      udp_catch_all_,
-      [](void* arg, udp_pcb*, pbuf* p, const ip_addr_t* addr, u16_t port) {
-        static_cast<Stack*>(arg)->on_udp(p, addr, port);
-      },
-      this);
-  udp_reply_ = udp_new();
-  if (udp_reply_ == nullptr) throw std::runtime_error("lwIP: no memory");
+  udp_catch_all_ = open_udp_pcb<&Stack::on_udp>(this, Ipv4Address{}, 0, "the catch-all UDP pcb");
+  udp_reply_ = new_udp_pcb("the UDP reply pcb");
 }
 
 int Stack::on_ip4_input(pbuf* p) {
@@ -189,7 +179,7 @@ void Stack::on_udp(pbuf* p, const ip_addr_t* src, std::uint16_t src_port) {
   PbufPtr payload{p};
   const auto* ip = reinterpret_cast<const std::uint8_t*>(ip4_current_header());
   const std::uint8_t* udp = ip + static_cast<std::size_t>(ip[0] & 0x0F) * 4;
-  const Ipv4Address destination{lwip_ntohl(ip4_addr_get_u32(ip4_current_dest_addr()))};
+  const Ipv4Address destination = from_lwip(*ip4_current_dest_addr());
   if (is_broadcast_or_multicast(config_.subnet, destination)) {
     counters_.drops.add(StackDrop::broadcast_flow);
     return;
@@ -198,9 +188,7 @@ void Stack::on_udp(pbuf* p, const ip_addr_t* src, std::uint16_t src_port) {
     counters_.drops.add(StackDrop::no_handler);
     return;
   }
-  FlowKey key{IpProtocol::udp,
-              {Ipv4Address{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(src)))}, src_port},
-              {destination, base::load_be16(udp + 2)}};
+  FlowKey key{IpProtocol::udp, {from_lwip(*src), src_port}, {destination, base::load_be16(udp + 2)}};
   traffic_->udp_datagram(key, std::move(payload));
 }
 

@@ -18,18 +18,13 @@
 #include "lwip/prot/udp.h"
 #include "lwip/udp.h"
 #include "netif/ethernet.h"
+#include "stack/lwip_address.h"
 #include "stack/pbuf_ptr.h"
 #include "stack/stack.h"
 
 namespace vznet::stack {
 
 namespace {
-
-ip4_addr_t to_lwip_ip4(Ipv4Address a) {
-  ip4_addr_t out;
-  ip4_addr_set_u32(&out, lwip_htonl(a.value));
-  return out;
-}
 
 /// TTL of the replies: they never leave the link, any value does; the usual default.
 constexpr u8_t kReplyTtl = 64;
@@ -38,29 +33,16 @@ constexpr u8_t kReplyTtl = 64;
 
 DhcpServer::DhcpServer(Stack& stack, const DhcpConfig& config, DhcpCounters& counters, Clock clock)
     : stack_(stack), counters_(counters), responder_(config, counters), clock_(std::move(clock)) {
-  pcb_ = udp_new();
-  if (pcb_ == nullptr) throw std::runtime_error("lwIP: no memory for the DHCP server's pcb");
-  if (udp_bind(pcb_, IP4_ADDR_ANY, dhcp::kServerPort) != ERR_OK) {
-    udp_remove(pcb_);
-    throw std::runtime_error("lwIP: cannot bind the DHCP server to port 67");
-  }
-  udp_recv(
-      pcb_,
-      [](void* arg, udp_pcb*, pbuf* p, const ip_addr_t* addr, u16_t port) {
-        static_cast<DhcpServer*>(arg)->on_datagram(p, addr, port);
-      },
-      this);
+  pcb_ = open_udp_pcb<&DhcpServer::on_datagram>(this, Ipv4Address{}, dhcp::kServerPort, "the DHCP server");
   const DhcpRange r = config.effective_range();
   spdlog::info("DHCP: serving {}-{} on {} ({} static), lease {} s", r.first.to_string(), r.last.to_string(),
                config.subnet.to_string(), config.statics.size(), config.lease_time.count());
 }
 
-DhcpServer::~DhcpServer() {
-  if (pcb_ != nullptr) udp_remove(pcb_);
-}
+DhcpServer::~DhcpServer() = default;
 
 void DhcpServer::on_datagram(pbuf* p, const ip_addr_t* source, std::uint16_t source_port) {
-  const Ipv4Address destination{lwip_ntohl(ip4_addr_get_u32(ip4_current_dest_addr()))};
+  const Ipv4Address destination = from_lwip(*ip4_current_dest_addr());
   const DhcpConfig& config = responder_.config();
   if (!destination.is_broadcast() && destination != config.subnet.broadcast() && destination != config.gateway) {
     stack_.on_udp(p, source, source_port);  // to port 67 of another host: an ordinary relayed flow
@@ -69,7 +51,7 @@ void DhcpServer::on_datagram(pbuf* p, const ip_addr_t* source, std::uint16_t sou
   PbufPtr datagram{p};
   std::vector<std::uint8_t> payload(p->tot_len);
   pbuf_copy_partial(p, payload.data(), p->tot_len, 0);
-  const Ipv4Address from{lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(source)))};
+  const Ipv4Address from = from_lwip(*source);
   if (auto reply = responder_.handle(payload, from, clock_())) send(*reply);
 }
 
@@ -81,8 +63,8 @@ void DhcpServer::send(const DhcpOutgoing& reply) {
     return;
   }
   PbufPtr datagram{p};
-  const ip4_addr_t source = to_lwip_ip4(responder_.config().gateway);
-  const ip4_addr_t destination = to_lwip_ip4(reply.destination);
+  const ip4_addr_t source = to_lwip(responder_.config().gateway);
+  const ip4_addr_t destination = to_lwip(reply.destination);
   auto* udp = static_cast<udp_hdr*>(p->payload);
   udp->src = lwip_htons(dhcp::kServerPort);
   udp->dest = lwip_htons(dhcp::kClientPort);

@@ -10,6 +10,7 @@
 
 #include "lwip/ip_addr.h"
 #include "stack/dhcp_responder.h"
+#include "stack/udp_pcb.h"
 
 struct pbuf;
 struct udp_pcb;
@@ -50,7 +51,7 @@ class DhcpServer {
   DhcpCounters& counters_;
   DhcpResponder responder_;
   Clock clock_;
-  udp_pcb* pcb_ = nullptr;
+  UdpPcbPtr pcb_;
 };
 
 }  // namespace vznet::stack

@@ -65,8 +65,8 @@ Stack::Stack(asio::io_context& io, const StackConfig& config, FrameOutput output
 Stack::~Stack() {
   abort_all_tcp_pcbs();
   if (listener_ != nullptr) tcp_close(reinterpret_cast<tcp_pcb*>(listener_));
-  if (udp_catch_all_ != nullptr) udp_remove(udp_catch_all_);
-  if (udp_reply_ != nullptr) udp_remove(udp_reply_);
+  udp_catch_all_.reset();
+  udp_reply_.reset();
   netif_remove(&netif_);
   timer_.cancel();
   instance_ = nullptr;
@@ -160,7 +160,7 @@ bool Stack::send_udp(const Ipv4Endpoint& from, const Ipv4Endpoint& to_guest, std
   // udp_sendto_if_src() takes the source port from the pcb: the reply pcb is never bound (so it never
   // receives), and its port is set to the one the guest addressed just before each send.
   udp_reply_->local_port = from.port;
-  err_t err = udp_sendto_if_src(udp_reply_, p, &dst, to_guest.port, &netif_, &src);
+  err_t err = udp_sendto_if_src(udp_reply_.get(), p, &dst, to_guest.port, &netif_, &src);
   pbuf_free(p);
   schedule_timers();
   return err == ERR_OK;

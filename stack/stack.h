@@ -20,6 +20,7 @@
 #include "stack/pbuf_ptr.h"
 #include "stack/stack_config.h"
 #include "stack/stack_counters.h"
+#include "stack/udp_pcb.h"
 #include "virtio/port_switch.h"
 
 struct tcp_pcb;
@@ -74,7 +75,7 @@ class Stack final : public virtio::GuestNetwork {
   // Catch-all internals, reached from the C hooks (catch_all.cpp).
   int on_ip4_input(pbuf* p);
   tcp_pcb_listen* catch_all_listener() const { return listener_; }
-  udp_pcb* catch_all_udp() const { return udp_catch_all_; }
+  udp_pcb* catch_all_udp() const { return udp_catch_all_.get(); }
   err_t on_tcp_accept(tcp_pcb* pcb, err_t err);
   void on_udp(pbuf* p, const ip_addr_t* src, std::uint16_t src_port);
 
@@ -98,8 +99,8 @@ class Stack final : public virtio::GuestNetwork {
   GuestTraffic* traffic_ = nullptr;
   netif netif_{};
   tcp_pcb_listen* listener_ = nullptr;
-  udp_pcb* udp_catch_all_ = nullptr;
-  udp_pcb* udp_reply_ = nullptr;  ///< never bound; its local port is set per reply (see send_udp)
+  UdpPcbPtr udp_catch_all_;
+  UdpPcbPtr udp_reply_;  ///< never bound; its local port is set per reply (see send_udp)
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point timer_due_ = std::chrono::steady_clock::time_point::max();
   bool reinjecting_ = false;
