@@ -158,7 +158,7 @@ void Runtime::start() {
   // The in-stack services start once the sockets are ours, so a failed start says one thing only.
   try {
     dhcp_ = std::make_unique<stack::DhcpServer>(*stack_, config_.dhcp, dhcp_counters_);
-    dns_ = std::make_unique<dns::DnsServer>(io_, *stack_, config_.dns);
+    dns_ = std::make_unique<dns::DnsServer>(io_, *stack_, forwarder_->flows(), config_.dns);
   } catch (...) {
     close_listeners();
     throw;

@@ -40,18 +40,24 @@ const char* describe(UpstreamError error) {
 
 }  // namespace
 
-DnsServer::DnsServer(asio::io_context& io, stack::Stack& stack, DnsConfig config)
-    : io_(io), stack_(stack), config_(std::move(config)), zone_(config_.gateway, config_.records), deadline_timer_(io) {
+DnsServer::DnsServer(asio::io_context& io, stack::Stack& stack, forward::FlowTable& flows, DnsConfig config)
+    : io_(io),
+      stack_(stack),
+      flows_(flows),
+      config_(std::move(config)),
+      zone_(config_.gateway, config_.records),
+      deadline_timer_(io) {
   auto cares = make_cares(io_, config_);
   const std::string servers = cares->describe_servers();
   upstream_ = std::move(cares);
   start(config_.upstreams.empty() ? servers + " (from /etc/resolv.conf)" : servers);
 }
 
-DnsServer::DnsServer(asio::io_context& io, stack::Stack& stack, DnsConfig config,
+DnsServer::DnsServer(asio::io_context& io, stack::Stack& stack, forward::FlowTable& flows, DnsConfig config,
                      std::unique_ptr<UpstreamResolver> upstream)
     : io_(io),
       stack_(stack),
+      flows_(flows),
       config_(std::move(config)),
       zone_(config_.gateway, config_.records),
       upstream_(std::move(upstream)),
@@ -70,7 +76,7 @@ DnsServer::~DnsServer() {
 void DnsServer::start(const std::string& upstream_description) {
   config_.max_pending = std::clamp<std::size_t>(config_.max_pending, 1, kMaxPendingCeiling);
   auto udp = stack::open_udp_pcb<&DnsServer::on_udp>(this, config_.gateway, kDnsPort, "the DNS server");
-  tcp_ = std::make_unique<DnsTcpService>(io_, stack_, config_.gateway, config_.tcp_idle_timeout, counters_,
+  tcp_ = std::make_unique<DnsTcpService>(stack_, flows_, config_.gateway, config_.tcp_idle_timeout, counters_,
                                          [this](DnsTcpService::ConnectionId id, std::span<const std::uint8_t> message) {
                                            handle(message, Origin{{}, id});
                                          });

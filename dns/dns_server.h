@@ -32,11 +32,13 @@ namespace vznet::dns {
 
 class DnsServer {
  public:
-  /// Serves `config.gateway`:53 in `stack`, forwarding through c-ares. Throws std::runtime_error (one
-  /// sentence) when lwIP cannot bind port 53 or c-ares cannot start. Destroy it before the Stack.
-  DnsServer(asio::io_context& io, stack::Stack& stack, DnsConfig config);
+  /// Serves `config.gateway`:53 in `stack`, forwarding through c-ares; DNS-over-TCP connections are flows of
+  /// `flows`. Throws std::runtime_error (one sentence) when lwIP cannot bind port 53 or c-ares cannot start.
+  /// Destroy it before the flow table and the Stack.
+  DnsServer(asio::io_context& io, stack::Stack& stack, forward::FlowTable& flows, DnsConfig config);
   /// The same with another upstream (tests use a fake).
-  DnsServer(asio::io_context& io, stack::Stack& stack, DnsConfig config, std::unique_ptr<UpstreamResolver> upstream);
+  DnsServer(asio::io_context& io, stack::Stack& stack, forward::FlowTable& flows, DnsConfig config,
+            std::unique_ptr<UpstreamResolver> upstream);
   ~DnsServer();
   DnsServer(const DnsServer&) = delete;
   DnsServer& operator=(const DnsServer&) = delete;
@@ -81,6 +83,7 @@ class DnsServer {
 
   asio::io_context& io_;
   stack::Stack& stack_;
+  forward::FlowTable& flows_;
   DnsConfig config_;
   DnsCounters counters_;
   Zone zone_;

@@ -1,14 +1,14 @@
-// DNS over TCP (see dns_tcp.h). A connection's life: accepted (if under the limit) -> messages framed out of
+// DNS over TCP (see dns_tcp.h). A connection's life: accepted (if under the limits) -> messages framed out of
 // its input and handed to the owner (at most kMaxTcpQueriesInFlight at once, none while kMaxTcpOutput
 // bytes of replies wait for lwIP), replies framed into its output as they come -> closed when the guest
-// has sent FIN and every query is answered and written, or after the idle timeout, or by an lwIP error.
-// Closing only marks a connection; it is detached from lwIP and freed at the end of the loop turn.
+// has sent FIN and every query is answered and written, or after the idle timeout, or by an lwIP error, or
+// when the flow table terminates it. Closing releases the flow; the table frees it at the end of the loop turn,
+// and only then is the pcb let go (lwIP may still be inside one of its callbacks when it closes).
 #include "dns/dns_tcp.h"
 
 #include <algorithm>
 #include <stdexcept>
-
-#include <asio/post.hpp>
+#include <vector>
 
 #include "base/byte_order.h"
 #include "lwip/tcp.h"
@@ -18,38 +18,163 @@
 namespace vznet::dns {
 
 namespace {
-
 constexpr std::uint16_t kDnsPort = 53;
-/// How often idle connections are looked for: half the timeout, so one is closed at most 1.5 timeouts
-/// after its last activity, but not more often than needed to keep that promise.
-std::chrono::milliseconds sweep_interval(std::chrono::milliseconds idle_timeout) {
-  return std::clamp(idle_timeout / 2, std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
-}
-
 }  // namespace
 
-struct DnsTcpService::Connection {
-  DnsTcpService* service = nullptr;
-  ConnectionId id = 0;
-  tcp_pcb* pcb = nullptr;       ///< null once lwIP freed it (error) or we let it go
-  Bytes input;                  ///< received, not yet framed into messages (at most kMaxTcpInput)
-  Bytes output;                 ///< framed replies lwIP has not taken yet
-  unsigned in_flight = 0;       ///< messages handed to the owner and not yet ended
-  bool guest_finished = false;  ///< FIN received: no more queries will come
-  bool closing = false;         ///< to be detached and freed at the end of the loop turn
-  bool abort = false;           ///< close with RST rather than FIN
-  bool processing = false;      ///< inside process_input(): nested calls leave the work to that loop
-  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
+class DnsTcpService::Connection final : public forward::Flow {
+ public:
+  Connection(forward::FlowTable& table, const FlowKey& key, virtio::PortId port, DnsTcpService& service, tcp_pcb* pcb)
+      : Flow(table, key, port), service_(service), stack_(service.stack_), pcb_(pcb) {
+    tcp_arg(pcb, this);
+    tcp_recv(pcb, &Connection::on_recv);
+    tcp_sent(pcb, &Connection::on_sent);
+    tcp_err(pcb, &Connection::on_error);
+    tcp_nagle_disable(pcb);  // each reply is complete: send it now, not when the previous one is acknowledged
+  }
+
+  ~Connection() override {
+    if (pcb_ == nullptr) return;
+    if (abort_) {
+      stack::abort_tcp_pcb(pcb_);
+    } else {
+      stack::close_tcp_pcb(pcb_);
+    }
+    stack_.schedule_timers();
+  }
+
+  void terminate() override { close(true); }
+
+  void tick(forward::Clock::time_point now) override {
+    if (in_flight_ > 0 || now - last_activity() < service_.idle_timeout_) return;
+    service_.counters_.events.add(DnsEvent::tcp_idle_closed);
+    close(!output_.empty());  // a guest that stopped reading gets an RST, not a FIN after the data
+  }
+
+  const char* state_name() const override { return guest_finished_ ? "dns-finishing" : "dns"; }
+
+  void reply(std::span<const std::uint8_t> message) {
+    if (message.size() <= kMaxMessageSize) {
+      base::append_be16(output_, static_cast<std::uint16_t>(message.size()));
+      output_.insert(output_.end(), message.begin(), message.end());
+      flush();
+    }
+    end_query();
+  }
+
+  void end_query() {
+    if (in_flight_ > 0) --in_flight_;
+    touch();
+    process_input();  // a slot is free: the next waiting query may start
+  }
+
+ private:
+  // lwIP's callbacks. After close() the connection is released but alive until the end of the loop turn: its
+  // callbacks stay attached (lwIP must be able to report the pcb freed) and do no work.
+  static err_t on_recv(void* arg, tcp_pcb*, pbuf* p, err_t) { return static_cast<Connection*>(arg)->receive(p); }
+  static err_t on_sent(void* arg, tcp_pcb*, std::uint16_t) {
+    auto* c = static_cast<Connection*>(arg);
+    if (c->closing_) return ERR_OK;
+    c->touch();
+    c->flush();
+    c->process_input();  // room again: queries held back by a full output may start
+    return ERR_OK;
+  }
+  static void on_error(void* arg, err_t) {
+    auto* c = static_cast<Connection*>(arg);
+    c->pcb_ = nullptr;  // lwIP has freed it already
+    c->close(true);
+  }
+
+  err_t receive(pbuf* p) {
+    if (p == nullptr) {
+      guest_finished_ = true;
+      maybe_finish();
+      return ERR_OK;
+    }
+    if (closing_) {
+      tcp_recved(pcb_, p->tot_len);
+      pbuf_free(p);
+      return ERR_OK;
+    }
+    // Refused data stays with lwIP, which offers it again from its timer; meanwhile the guest's further
+    // segments are not acknowledged, so its window closes: backpressure, not buffering.
+    if (input_.size() + p->tot_len > kMaxTcpInput) return ERR_MEM;
+    const std::size_t old_size = input_.size();
+    input_.resize(old_size + p->tot_len);
+    pbuf_copy_partial(p, input_.data() + old_size, p->tot_len, 0);
+    tcp_recved(pcb_, p->tot_len);
+    count_to_host(p->tot_len);
+    pbuf_free(p);
+    process_input();
+    return ERR_OK;
+  }
+
+  void process_input() {
+    if (processing_) return;  // the loop below is already running further up the stack
+    processing_ = true;
+    while (!closing_ && in_flight_ < kMaxTcpQueriesInFlight && output_.size() <= kMaxTcpOutput && input_.size() >= 2) {
+      const std::size_t length = base::load_be16(input_, 0);
+      if (input_.size() - 2 < length) break;
+      const Bytes message(input_.begin() + 2, input_.begin() + 2 + static_cast<std::ptrdiff_t>(length));
+      input_.erase(input_.begin(), input_.begin() + 2 + static_cast<std::ptrdiff_t>(length));
+      ++in_flight_;
+      service_.counters_.events.add(DnsEvent::tcp_query);
+      service_.handler_(id(), message);  // may reply at once (zone answers), or close this connection
+    }
+    processing_ = false;
+    maybe_finish();
+  }
+
+  void flush() {
+    if (closing_ || pcb_ == nullptr || output_.empty()) return;
+    std::size_t written = 0;
+    while (written < output_.size()) {
+      const std::size_t n = std::min({std::size_t{tcp_sndbuf(pcb_)}, output_.size() - written, std::size_t{0xFFFF}});
+      if (n == 0) break;  // lwIP's send buffer is full: on_sent() continues
+      const err_t err = tcp_write(pcb_, output_.data() + written, static_cast<std::uint16_t>(n), TCP_WRITE_FLAG_COPY);
+      if (err == ERR_MEM) break;  // segment queue full: likewise
+      if (err != ERR_OK) {
+        close(true);
+        return;
+      }
+      written += n;
+    }
+    output_.erase(output_.begin(), output_.begin() + static_cast<std::ptrdiff_t>(written));
+    if (written > 0) {
+      count_to_guest(written);
+      tcp_output(pcb_);
+      stack_.schedule_timers();
+    }
+  }
+
+  void maybe_finish() {
+    // After the guest's FIN, answer what it asked (a partial message can never complete), then FIN back.
+    if (!closing_ && !processing_ && guest_finished_ && in_flight_ == 0 && output_.empty()) close(false);
+  }
+
+  void close(bool abort) {
+    if (closing_) return;
+    closing_ = true;
+    abort_ = abort;
+    service_.open_.erase(id());
+    release();  // last: the table frees this connection, and lets go of the pcb, at the end of the loop turn
+  }
+
+  DnsTcpService& service_;  ///< valid while !closing_: the service terminates its open connections when it goes
+  stack::Stack& stack_;
+  tcp_pcb* pcb_;                 ///< null once lwIP freed it
+  Bytes input_;                  ///< received, not yet framed into messages (at most kMaxTcpInput)
+  Bytes output_;                 ///< framed replies lwIP has not taken yet
+  unsigned in_flight_ = 0;       ///< messages handed to the owner and not yet ended
+  bool guest_finished_ = false;  ///< FIN received: no more queries will come
+  bool closing_ = false;         ///< released: freed, and the pcb let go, at the end of the loop turn
+  bool abort_ = false;           ///< let the pcb go with RST rather than FIN
+  bool processing_ = false;      ///< inside process_input(): nested calls leave the work to that loop
 };
 
-DnsTcpService::DnsTcpService(asio::io_context& io, stack::Stack& stack, Ipv4Address gateway,
+DnsTcpService::DnsTcpService(stack::Stack& stack, forward::FlowTable& flows, Ipv4Address gateway,
                              std::chrono::milliseconds idle_timeout, DnsCounters& counters, MessageHandler handler)
-    : io_(io),
-      stack_(stack),
-      idle_timeout_(idle_timeout),
-      counters_(counters),
-      handler_(std::move(handler)),
-      sweep_timer_(io) {
+    : stack_(stack), flows_(flows), idle_timeout_(idle_timeout), counters_(counters), handler_(std::move(handler)) {
   tcp_pcb* pcb = tcp_new();
   if (pcb == nullptr) throw std::runtime_error("dns: lwIP has no memory for the TCP listener");
   ip_addr_t address = stack::to_lwip_ip(gateway);
@@ -68,13 +193,11 @@ DnsTcpService::DnsTcpService(asio::io_context& io, stack::Stack& stack, Ipv4Addr
 }
 
 DnsTcpService::~DnsTcpService() {
-  guard_.revoke();
-  for (auto& [id, c] : connections_) {
-    if (c->pcb != nullptr) stack::abort_tcp_pcb(c->pcb);
+  const std::vector<ConnectionId> open(open_.begin(), open_.end());
+  for (ConnectionId id : open) {
+    if (Connection* c = find(id)) c->terminate();
   }
-  connections_.clear();
   if (listener_ != nullptr) tcp_close(listener_);
-  sweep_timer_.cancel();
 }
 
 err_t DnsTcpService::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
@@ -82,187 +205,31 @@ err_t DnsTcpService::on_accept(void* arg, tcp_pcb* pcb, err_t err) {
   return static_cast<DnsTcpService*>(arg)->accept(pcb);
 }
 
-err_t DnsTcpService::on_recv(void* arg, tcp_pcb*, pbuf* p, err_t) {
-  auto* c = static_cast<Connection*>(arg);
-  return c->service->receive(*c, p);
-}
-
-err_t DnsTcpService::on_sent(void* arg, tcp_pcb*, std::uint16_t) {
-  auto* c = static_cast<Connection*>(arg);
-  c->last_activity = std::chrono::steady_clock::now();
-  c->service->flush(*c);
-  c->service->process_input(*c);  // room again: queries held back by a full output may start
-  return ERR_OK;
-}
-
-void DnsTcpService::on_error(void* arg, err_t) {
-  auto* c = static_cast<Connection*>(arg);
-  c->pcb = nullptr;  // lwIP has freed it already
-  c->closing = true;
-  c->service->schedule_reap();
-}
-
 err_t DnsTcpService::accept(tcp_pcb* pcb) {
-  if (connections_.size() >= kMaxTcpConnections) {
+  const virtio::PortId port = stack_.current_port();
+  if (open_.size() >= kMaxTcpConnections || !flows_.admit(port)) {
     counters_.events.add(DnsEvent::tcp_refused);
     tcp_abort(pcb);
     return ERR_ABRT;
   }
-  auto c = std::make_unique<Connection>();
-  c->service = this;
-  c->id = next_id_++;
-  c->pcb = pcb;
-  tcp_arg(pcb, c.get());
-  tcp_recv(pcb, &DnsTcpService::on_recv);
-  tcp_sent(pcb, &DnsTcpService::on_sent);
-  tcp_err(pcb, &DnsTcpService::on_error);
-  tcp_nagle_disable(pcb);  // each reply is complete: send it now, not when the previous one is acknowledged
-  connections_.emplace(c->id, std::move(c));
+  const FlowKey key{IpProtocol::tcp,
+                    {stack::from_lwip(pcb->remote_ip), pcb->remote_port},
+                    {stack::from_lwip(pcb->local_ip), pcb->local_port}};
+  open_.insert(flows_.emplace<Connection>(key, port, *this, pcb).id());
   counters_.events.add(DnsEvent::tcp_accepted);
-  arm_sweep();
   return ERR_OK;
 }
 
-err_t DnsTcpService::receive(Connection& c, pbuf* p) {
-  if (p == nullptr) {
-    c.guest_finished = true;
-    maybe_finish(c);
-    return ERR_OK;
-  }
-  if (c.closing) {
-    tcp_recved(c.pcb, p->tot_len);
-    pbuf_free(p);
-    return ERR_OK;
-  }
-  // Refused data stays with lwIP, which offers it again from its timer; meanwhile the guest's further
-  // segments are not acknowledged, so its window closes: backpressure, not buffering.
-  if (c.input.size() + p->tot_len > kMaxTcpInput) return ERR_MEM;
-  const std::size_t old_size = c.input.size();
-  c.input.resize(old_size + p->tot_len);
-  pbuf_copy_partial(p, c.input.data() + old_size, p->tot_len, 0);
-  tcp_recved(c.pcb, p->tot_len);
-  pbuf_free(p);
-  c.last_activity = std::chrono::steady_clock::now();
-  process_input(c);
-  return ERR_OK;
-}
-
-void DnsTcpService::process_input(Connection& c) {
-  if (c.processing) return;  // the loop below is already running further up the stack
-  c.processing = true;
-  while (!c.closing && c.in_flight < kMaxTcpQueriesInFlight && c.output.size() <= kMaxTcpOutput &&
-         c.input.size() >= 2) {
-    const std::size_t length = base::load_be16(c.input, 0);
-    if (c.input.size() - 2 < length) break;
-    const Bytes message(c.input.begin() + 2, c.input.begin() + 2 + static_cast<std::ptrdiff_t>(length));
-    c.input.erase(c.input.begin(), c.input.begin() + 2 + static_cast<std::ptrdiff_t>(length));
-    ++c.in_flight;
-    counters_.events.add(DnsEvent::tcp_query);
-    handler_(c.id, message);  // may reply at once (zone answers)
-  }
-  c.processing = false;
-  maybe_finish(c);
+DnsTcpService::Connection* DnsTcpService::find(ConnectionId id) const {
+  return open_.contains(id) ? flows_.live<Connection>(id) : nullptr;
 }
 
 void DnsTcpService::reply(ConnectionId id, std::span<const std::uint8_t> message) {
-  auto it = connections_.find(id);
-  if (it == connections_.end()) return;  // the guest went away meanwhile
-  Connection& c = *it->second;
-  if (!c.closing && message.size() <= kMaxMessageSize) {
-    base::append_be16(c.output, static_cast<std::uint16_t>(message.size()));
-    c.output.insert(c.output.end(), message.begin(), message.end());
-    flush(c);
-  }
-  end_query(c);
+  if (Connection* c = find(id)) c->reply(message);  // nullptr: the guest went away meanwhile
 }
 
 void DnsTcpService::finish(ConnectionId id) {
-  auto it = connections_.find(id);
-  if (it != connections_.end()) end_query(*it->second);
-}
-
-void DnsTcpService::end_query(Connection& c) {
-  if (c.in_flight > 0) --c.in_flight;
-  c.last_activity = std::chrono::steady_clock::now();
-  process_input(c);  // a slot is free: the next waiting query may start
-}
-
-void DnsTcpService::flush(Connection& c) {
-  if (c.closing || c.pcb == nullptr || c.output.empty()) return;
-  std::size_t written = 0;
-  while (written < c.output.size()) {
-    const std::size_t n = std::min({std::size_t{tcp_sndbuf(c.pcb)}, c.output.size() - written, std::size_t{0xFFFF}});
-    if (n == 0) break;  // lwIP's send buffer is full: on_sent() continues
-    const err_t err = tcp_write(c.pcb, c.output.data() + written, static_cast<std::uint16_t>(n), TCP_WRITE_FLAG_COPY);
-    if (err == ERR_MEM) break;  // segment queue full: likewise
-    if (err != ERR_OK) {
-      close(c, true);
-      return;
-    }
-    written += n;
-  }
-  c.output.erase(c.output.begin(), c.output.begin() + static_cast<std::ptrdiff_t>(written));
-  if (written > 0) {
-    tcp_output(c.pcb);
-    stack_.schedule_timers();
-  }
-}
-
-void DnsTcpService::maybe_finish(Connection& c) {
-  // After the guest's FIN, answer what it asked (a partial message can never complete), then FIN back.
-  if (!c.closing && !c.processing && c.guest_finished && c.in_flight == 0 && c.output.empty()) close(c, false);
-}
-
-void DnsTcpService::close(Connection& c, bool abort) {
-  if (c.closing) return;
-  c.closing = true;
-  c.abort = abort;
-  schedule_reap();
-}
-
-void DnsTcpService::schedule_reap() {
-  if (reap_posted_) return;
-  reap_posted_ = true;
-  asio::post(io_, guard_.wrap([this] { reap(); }));
-}
-
-void DnsTcpService::reap() {
-  reap_posted_ = false;
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    Connection& c = *it->second;
-    if (!c.closing) {
-      ++it;
-      continue;
-    }
-    if (c.pcb != nullptr && c.abort) {
-      stack::abort_tcp_pcb(c.pcb);
-    } else if (c.pcb != nullptr) {
-      stack::close_tcp_pcb(c.pcb);
-    }
-    it = connections_.erase(it);
-  }
-  stack_.schedule_timers();
-}
-
-void DnsTcpService::arm_sweep() {
-  if (sweep_armed_ || connections_.empty()) return;
-  sweep_armed_ = true;
-  sweep_timer_.expires_after(sweep_interval(idle_timeout_));
-  sweep_timer_.async_wait(guard_.wrap([this](const std::error_code& ec) {
-    sweep_armed_ = false;
-    if (!ec) sweep();
-  }));
-}
-
-void DnsTcpService::sweep() {
-  const auto now = std::chrono::steady_clock::now();
-  for (auto& [id, c] : connections_) {
-    if (c->closing || c->in_flight > 0 || now - c->last_activity < idle_timeout_) continue;
-    counters_.events.add(DnsEvent::tcp_idle_closed);
-    close(*c, !c->output.empty());  // a guest that stopped reading gets an RST, not a FIN after the data
-  }
-  reap();
-  arm_sweep();
+  if (Connection* c = find(id)) c->end_query();
 }
 
 }  // namespace vznet::dns

@@ -1,27 +1,24 @@
 // DNS over TCP on gateway:53 (RFC 7766): the lwIP listener and, per connection, the 2-byte length framing,
 // pipelined queries answered as they complete (in any order), bounded buffers and an idle timeout.
-// It does not know what a message means: complete messages go to the owner, replies come back by handle.
+// Each connection is a flow in the forwarder's flow table like any other: counted against its guest's share,
+// listed by the API, ticked for its idle timeout, terminated when its guest detaches, freed at the end of the
+// loop turn. It does not know what a message means: complete messages go to the owner, replies come back by id.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
-#include <memory>
 #include <span>
+#include <unordered_set>
 
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
-
-#include "base/life_guard.h"
 #include "dns/dns_counters.h"
 #include "dns/dns_message.h"
+#include "forward/flow_table.h"
 #include "lwip/err.h"
 #include "stack/ipv4_address.h"
 #include "stack/stack.h"
 
 struct tcp_pcb;
-struct pbuf;
 
 namespace vznet::dns {
 
@@ -40,13 +37,15 @@ inline constexpr std::size_t kMaxTcpOutput = 2 + kMaxMessageSize;
 
 class DnsTcpService {
  public:
-  using ConnectionId = std::uint64_t;
+  using ConnectionId = forward::FlowId;
   /// A complete message from connection `id`. The owner ends it with exactly one reply() or finish().
   using MessageHandler = std::function<void(ConnectionId id, std::span<const std::uint8_t> message)>;
 
-  /// Listens on `gateway`:53. Throws std::runtime_error when lwIP cannot bind or listen.
-  DnsTcpService(asio::io_context& io, stack::Stack& stack, Ipv4Address gateway, std::chrono::milliseconds idle_timeout,
-                DnsCounters& counters, MessageHandler handler);
+  /// Listens on `gateway`:53; each connection becomes a flow of `flows`. Throws std::runtime_error when lwIP
+  /// cannot bind or listen.
+  DnsTcpService(stack::Stack& stack, forward::FlowTable& flows, Ipv4Address gateway,
+                std::chrono::milliseconds idle_timeout, DnsCounters& counters, MessageHandler handler);
+  /// Closes the listener and terminates the connections still open.
   ~DnsTcpService();
   DnsTcpService(const DnsTcpService&) = delete;
   DnsTcpService& operator=(const DnsTcpService&) = delete;
@@ -55,40 +54,24 @@ class DnsTcpService {
   void reply(ConnectionId id, std::span<const std::uint8_t> message);
   /// Ends one query of connection `id` that gets no reply.
   void finish(ConnectionId id);
-  std::size_t connections() const { return connections_.size(); }
+  /// Connections open (accepted, not closing).
+  std::size_t connections() const { return open_.size(); }
 
  private:
-  struct Connection;
+  class Connection;
 
   static err_t on_accept(void* arg, tcp_pcb* pcb, err_t err);
-  static err_t on_recv(void* arg, tcp_pcb* pcb, pbuf* p, err_t err);
-  static err_t on_sent(void* arg, tcp_pcb* pcb, std::uint16_t length);
-  static void on_error(void* arg, err_t err);
-
   err_t accept(tcp_pcb* pcb);
-  err_t receive(Connection& c, pbuf* p);
-  void process_input(Connection& c);
-  void end_query(Connection& c);
-  void flush(Connection& c);
-  void maybe_finish(Connection& c);
-  void close(Connection& c, bool abort);
-  void schedule_reap();
-  void reap();
-  void arm_sweep();
-  void sweep();
+  /// The open connection `id`, or nullptr once it is closing or gone.
+  Connection* find(ConnectionId id) const;
 
-  asio::io_context& io_;
   stack::Stack& stack_;
+  forward::FlowTable& flows_;
   std::chrono::milliseconds idle_timeout_;
   DnsCounters& counters_;
   MessageHandler handler_;
   tcp_pcb* listener_ = nullptr;
-  std::map<ConnectionId, std::unique_ptr<Connection>> connections_;
-  ConnectionId next_id_ = 1;
-  bool reap_posted_ = false;
-  asio::steady_timer sweep_timer_;
-  bool sweep_armed_ = false;
-  base::LifeGuard guard_;  ///< queued handlers and callbacks do nothing once we are gone
+  std::unordered_set<ConnectionId> open_;  ///< its connections that are in the table and not closing
 };
 
 }  // namespace vznet::dns

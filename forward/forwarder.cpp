@@ -73,7 +73,9 @@ void Forwarder::make_room_for_a_dial(virtio::PortId port) {
 
 Forwarder::SynVerdict Forwarder::tcp_syn(const FlowKey& key, pbuf* packet) {
   if (Flow* existing = table_.find(key)) {
-    // A retransmitted SYN: swallowed while we dial, lwIP's business once the handshake was approved.
+    // A retransmitted SYN: swallowed while we dial, lwIP's business once the handshake was approved. Every TCP
+    // flow with a key the catch-all hands here is a TcpFlow: the table's other TCP flows, DNS-over-TCP connections,
+    // are to the gateway's port 53, which the catch-all leaves to lwIP (Stack::serve_tcp_locally).
     auto* flow = static_cast<TcpFlow*>(existing);
     return flow->state() == TcpFlow::State::dialing ? SynVerdict::consumed : SynVerdict::pass_to_stack;
   }

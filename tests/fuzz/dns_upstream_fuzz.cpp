@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dns/dns_server.h"
+#include "forward/flow_table.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tests/stack/frames.h"
 
@@ -40,11 +41,14 @@ struct World {
   stack::StackCounters counters;
   std::vector<Bytes> to_guest;
   std::unique_ptr<stack::Stack> stack;
+  forward::ForwardCounters forward_counters;
+  std::unique_ptr<forward::FlowTable> flows;
 
   World() {
     vznet::fuzz::quiet_logs();
     stack = std::make_unique<stack::Stack>(
         io, stack::StackConfig{}, [this](virtio::Frame f) { to_guest.emplace_back(f.begin(), f.end()); }, counters);
+    flows = std::make_unique<forward::FlowTable>(io, forward::FlowLimits{}, forward_counters);
     stack->guest_frame(1, arp_request(kGuest, kGateway));  // lwIP learns the guest's MAC once
     io.restart();
     io.poll();
@@ -63,7 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto fake = std::make_unique<FakeUpstream>();
   FakeUpstream& upstream = *fake;
-  auto server = std::make_unique<dns::DnsServer>(world.io, *world.stack, dns::DnsConfig{}, std::move(fake));
+  auto server =
+      std::make_unique<dns::DnsServer>(world.io, *world.stack, *world.flows, dns::DnsConfig{}, std::move(fake));
   world.to_guest.clear();
   world.stack->guest_frame(1, udp_datagram(world.stack->config().gateway_mac, {kGuest, 5353}, {kGateway, 53}, query));
   world.io.restart();

@@ -157,7 +157,7 @@ struct World {
     upstream = fake.get();
     dns::DnsConfig nconfig;
     nconfig.max_pending = 8;
-    dns = std::make_unique<dns::DnsServer>(io, *stack, nconfig, std::move(fake));
+    dns = std::make_unique<dns::DnsServer>(io, *stack, forwarder->flows(), nconfig, std::move(fake));
   }
   ~World() {
     dns.reset();

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "dns/dns_server.h"
+#include "forward/flow_table.h"
 #include "tests/stack/frames.h"
 
 namespace vznet::test {
@@ -73,13 +74,15 @@ class DnsServerTest : public ::testing::Test {
   }
   ~DnsServerTest() override {
     server_.reset();
+    flows_.reset();
     stack_.reset();
   }
 
   void start(const dns::DnsConfig& config = {}) {
     auto fake = std::make_unique<FakeUpstream>();
     upstream_ = fake.get();
-    server_ = std::make_unique<dns::DnsServer>(io_, *stack_, config, std::move(fake));
+    flows_ = std::make_unique<forward::FlowTable>(io_, flow_limits_, forward_counters_);
+    server_ = std::make_unique<dns::DnsServer>(io_, *stack_, *flows_, config, std::move(fake));
     inject(arp_request(kGuest, kGateway));  // lwIP learns the guest's MAC, as from a real guest
     ASSERT_TRUE(await_frame([](const SeenFrame& f) { return f.ethertype() == 0x0806; }));
     sent_.clear();
@@ -194,6 +197,9 @@ class DnsServerTest : public ::testing::Test {
   asio::io_context io_;
   stack::StackCounters stack_counters_;
   std::unique_ptr<stack::Stack> stack_;
+  forward::FlowLimits flow_limits_;  ///< set before start()
+  forward::ForwardCounters forward_counters_;
+  std::unique_ptr<forward::FlowTable> flows_;
   std::unique_ptr<dns::DnsServer> server_;
   FakeUpstream* upstream_ = nullptr;
   std::vector<SeenFrame> sent_;
@@ -479,6 +485,61 @@ TEST_F(DnsServerTest, TooManyTcpConnectionsAreRefused) {
   ASSERT_TRUE(refused);
   EXPECT_TRUE(refused->l4()[13] & kRst);
   EXPECT_EQ(count(dns::DnsEvent::tcp_refused), 1u);
+}
+
+TEST_F(DnsServerTest, TcpConnectionsAreFlowsOfTheirGuestListedAndCounted) {
+  start();
+  TcpGuest g{44005};
+  tcp_connect(g);
+  ASSERT_FALSE(HasFatalFailure());
+  const Bytes query = framed(query_for(0xB005, "host.vz.internal", dns::type::a));
+  tcp_send(g, query);
+  ASSERT_TRUE(tcp_pump(g, [&] { return framed_messages(g.received).size() == 1; }));
+  ASSERT_EQ(flows_->size(), 1u);
+  flows_->for_each([&](const forward::Flow& flow) {
+    EXPECT_EQ(flow.key().protocol, IpProtocol::tcp);
+    EXPECT_EQ(flow.key().guest, (Ipv4Endpoint{kGuest, 44005}));
+    EXPECT_EQ(flow.key().destination, (Ipv4Endpoint{kGateway, 53}));
+    EXPECT_EQ(flow.port(), virtio::PortId{1});
+    EXPECT_STREQ(flow.state_name(), "dns");
+    EXPECT_EQ(flow.bytes_to_host(), query.size());
+    EXPECT_EQ(flow.bytes_to_guest(), g.received.size());
+  });
+  tcp_send(g, {}, kFin);
+  ASSERT_TRUE(tcp_pump(g, [&] { return g.fin; }));
+  io_.restart();
+  io_.run_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(flows_->size(), 0u);  // closed: gone from the table
+}
+
+TEST_F(DnsServerTest, TcpConnectionsCountAgainstTheGuestsShareOfTheFlowTable) {
+  flow_limits_.max_per_guest = 1;
+  start();
+  TcpGuest first{44006};
+  tcp_connect(first);
+  ASSERT_FALSE(HasFatalFailure());
+  TcpGuest second{44007};
+  tcp_connect(second);
+  ASSERT_FALSE(HasFatalFailure());
+  auto refused = await_frame([](const SeenFrame& f) { return is_tcp_to_guest(f, 44007); });
+  ASSERT_TRUE(refused);
+  EXPECT_TRUE(refused->l4()[13] & kRst);
+  EXPECT_EQ(count(dns::DnsEvent::tcp_refused), 1u);
+  EXPECT_EQ(server_->tcp_connections(), 1u);
+}
+
+TEST_F(DnsServerTest, TcpConnectionsOfADetachedGuestAreReset) {
+  start();
+  TcpGuest g{44008};
+  tcp_connect(g);
+  ASSERT_FALSE(HasFatalFailure());
+  io_.restart();
+  io_.poll();
+  ASSERT_EQ(server_->tcp_connections(), 1u);
+  EXPECT_EQ(flows_->terminate_port(1), 1u);
+  EXPECT_EQ(server_->tcp_connections(), 0u);
+  ASSERT_TRUE(tcp_pump(g, [&] { return g.rst; }));
+  EXPECT_EQ(flows_->size(), 0u);
 }
 
 }  // namespace
