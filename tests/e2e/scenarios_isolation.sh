@@ -56,12 +56,15 @@ scenario_isolation_spoofing() {
   local paced=$SPAWNED
 
   # Guest-to-guest is off: A cannot reach B.
-  if in_guest timeout 5 ping -c 2 -W 1 "$ISO_IP_B" >/dev/null 2>&1; then fail "guest A pinged guest B without --allow-guest-traffic"; fi
+  if in_guest timeout 5 ping -c 2 -W 1 "$ISO_IP_B" >/dev/null 2>&1; then
+    fail "guest A pinged guest B without --allow-guest-traffic"
+  fi
 
   # B takes A's address and connects to the host as A (B knows the gateway's MAC already, so its SYN leaves).
   in_b timeout 5 ping -c 1 -W 2 "$GATEWAY" >/dev/null || fail "guest B cannot ping the gateway"
   in_b ip addr add "$ISO_IP_A/24" dev "$TAP" || fail "B: ip addr add $ISO_IP_A"
-  if in_b timeout 8 curl -sS --max-time 3 --interface "$ISO_IP_A" -o /dev/null "http://$GATEWAY:8080/index.html" 2>/dev/null; then
+  if in_b timeout 8 curl -sS --max-time 3 --interface "$ISO_IP_A" -o /dev/null \
+      "http://$GATEWAY:8080/index.html" 2>/dev/null; then
     fail "guest B reached the host from guest A's address"
   fi
   wait_for "ip_spoof drops" 5 guard_dropped_some ip_spoof
@@ -83,7 +86,8 @@ scenario_isolation_spoofing() {
   curl_from "$NS_GUEST"  # A still reaches the host: its lease and ARP entry are its own
   log "guard drops: ip_spoof=$(guard_drops ip_spoof) arp_spoof=$(guard_drops arp_spoof)" \
     "dhcp_server_spoof=$(guard_drops dhcp_server_spoof) foreign_mac=$(guard_drops foreign_mac)"
-  pass "guest B's spoofed IP, gratuitous ARP, DHCP offers and A's MAC were all dropped and counted; A was unaffected ($FRAMING)"
+  pass "guest B's spoofed IP, gratuitous ARP, DHCP offers and A's MAC were all dropped and counted;" \
+    "A was unaffected ($FRAMING)"
 }
 
 scenario_isolation_guest_traffic() {
@@ -94,7 +98,8 @@ scenario_isolation_guest_traffic() {
   # The spoofing rules still hold.
   in_b timeout 5 ping -c 1 -W 2 "$GATEWAY" >/dev/null || fail "guest B cannot ping the gateway"
   in_b ip addr add "$ISO_IP_A/32" dev "$TAP" || fail "B: ip addr add $ISO_IP_A"
-  if in_b timeout 8 curl -sS --max-time 3 --interface "$ISO_IP_A" -o /dev/null "http://$GATEWAY:8080/index.html" 2>/dev/null; then
+  if in_b timeout 8 curl -sS --max-time 3 --interface "$ISO_IP_A" -o /dev/null \
+      "http://$GATEWAY:8080/index.html" 2>/dev/null; then
     fail "guest B reached the host from guest A's address with --allow-guest-traffic"
   fi
   wait_for "ip_spoof drops" 5 guard_dropped_some ip_spoof
