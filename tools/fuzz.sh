@@ -30,7 +30,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-cmake -S . -B "$build" -G Ninja -DVZNET_BUILD_FUZZERS=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+cmake -S . -B "$build" -G Ninja -DVZNET_BUILD_FUZZERS=ON \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
 # FUZZ_BUILD_JOBS=N caps the build jobs (default: every core, as tools/test.sh).
 cmake --build "$build" -j "${FUZZ_BUILD_JOBS:-$(nproc)}" --target vznet_fuzzers
 
@@ -56,7 +57,8 @@ for t in "${targets[@]}"; do
   else
     status=FAILED
     failed+=("$t")
-    grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz invariant)|runtime error|artifact_prefix|Test unit written' "$log" | head -20 || true
+    grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz invariant)|runtime error|artifact_prefix|Test unit written' "$log" |
+      head -20 || true
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   seconds=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)

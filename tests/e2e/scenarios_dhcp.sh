@@ -85,7 +85,8 @@ dhcp_teardown() {
 
 # --- client scripts ----------------------------------------------------------------------------------------
 
-# Each event is one line in $TMP/events-TAG: "EVENT|key=value|...", read back with event_field.
+# Each event is one line in $TMP/events-TAG: "EVENT|key=value|...", read back with event_field. (In the
+# here-documents below, a backslash at the end of a line joins it to the next: the scripts get one echo line.)
 
 # make_udhcpc_script TAG: prints the path of a udhcpc event script recording into $TMP/events-TAG.
 make_udhcpc_script() {
@@ -100,7 +101,8 @@ case "\$1" in
     [ -n "\$mtu" ] && ip link set "\$interface" mtu "\$mtu"
     for r in \$router; do ip route replace default via "\$r" dev "\$interface"; break; done ;;
 esac
-echo "\$1|ip=\$ip|mask=\$subnet|router=\$router|dns=\$dns|mtu=\$mtu|domain=\$domain|search=\$search|lease=\$lease|serverid=\$serverid|broadcast=\$broadcast" >>"$TMP/events-$1"
+echo "\$1|ip=\$ip|mask=\$subnet|router=\$router|dns=\$dns|mtu=\$mtu|domain=\$domain|search=\$search|\
+lease=\$lease|serverid=\$serverid|broadcast=\$broadcast" >>"$TMP/events-$1"
 EOF
   chmod +x "$script"
   echo "$script"
@@ -114,13 +116,18 @@ make_dhclient_files() {
 case "\$reason" in
   PREINIT) ip link set "\$interface" up ;;
   BOUND|RENEW|REBIND|REBOOT)
-    if [ -n "\$old_ip_address" ] && [ "\$old_ip_address" != "\$new_ip_address" ]; then ip addr flush dev "\$interface"; fi
+    if [ -n "\$old_ip_address" ] && [ "\$old_ip_address" != "\$new_ip_address" ]; then
+      ip addr flush dev "\$interface"
+    fi
     ip addr replace "\$new_ip_address/\$new_subnet_mask" broadcast "\$new_broadcast_address" dev "\$interface"
     [ -n "\$new_interface_mtu" ] && ip link set "\$interface" mtu "\$new_interface_mtu"
     for r in \$new_routers; do ip route replace default via "\$r" dev "\$interface"; break; done ;;
   EXPIRE|FAIL|RELEASE|STOP) ip addr flush dev "\$interface" ;;
 esac
-echo "\$reason|ip=\$new_ip_address|mask=\$new_subnet_mask|router=\$new_routers|dns=\$new_domain_name_servers|mtu=\$new_interface_mtu|domain=\$new_domain_name|search=\$new_domain_search|lease=\$new_dhcp_lease_time|serverid=\$new_dhcp_server_identifier|broadcast=\$new_broadcast_address" >>"$TMP/events-$1"
+echo "\$reason|ip=\$new_ip_address|mask=\$new_subnet_mask|router=\$new_routers|\
+dns=\$new_domain_name_servers|mtu=\$new_interface_mtu|domain=\$new_domain_name|search=\$new_domain_search|\
+lease=\$new_dhcp_lease_time|serverid=\$new_dhcp_server_identifier|broadcast=\$new_broadcast_address" \
+>>"$TMP/events-$1"
 EOF
   chmod +x "$TMP/dhclient-$1.sh"
   cat >"$TMP/dhclient-$1.conf" <<EOF
@@ -253,7 +260,8 @@ scenario_dhcp_dhclient() {
   line=$(last_event d BOUND)
   [ "$(event_field "$line" ip)" = "$ip" ] || fail "re-acquired $(event_field "$line" ip), expected $ip again"
   stop_pid "$pid"
-  pass "dhclient: lease $ip with router, DNS, MTU $DHCP_MTU, search list; renewed at T1; released and re-acquired ($FRAMING)"
+  pass "dhclient: lease $ip with router, DNS, MTU $DHCP_MTU, search list; renewed at T1;" \
+    "released and re-acquired ($FRAMING)"
 }
 
 scenario_dhcp_two_guests() {

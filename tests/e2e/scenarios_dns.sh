@@ -171,9 +171,12 @@ scenario_dns_zone() {
   fetch_and_compare "http://db.vz.internal/index.html"
 
   # The server lives in lwIP only: nothing of vznet's listens on port 53 of the host.
-  [ -z "$(in_vz ss -Hlnu 'sport = :53')" ] || fail "something listens on UDP port 53 in VZ: $(in_vz ss -Hlnup 'sport = :53')"
-  [ -z "$(in_vz ss -Hlnt 'sport = :53')" ] || fail "something listens on TCP port 53 in VZ: $(in_vz ss -Hlntp 'sport = :53')"
-  pass "host.vz.internal, gateway.vz.internal, --dns-record, PTR, NXDOMAIN below vz.internal; curl by name reaches the host's loopback and the LAN"
+  [ -z "$(in_vz ss -Hlnu 'sport = :53')" ] ||
+    fail "something listens on UDP port 53 in VZ: $(in_vz ss -Hlnup 'sport = :53')"
+  [ -z "$(in_vz ss -Hlnt 'sport = :53')" ] ||
+    fail "something listens on TCP port 53 in VZ: $(in_vz ss -Hlntp 'sport = :53')"
+  pass "host.vz.internal, gateway.vz.internal, --dns-record, PTR, NXDOMAIN below vz.internal;" \
+    "curl by name reaches the host's loopback and the LAN"
 }
 
 # dig_timed NAME: one query via vznet (dig waits up to 8 s); sets DIG_MS and DIG_OUT.
@@ -214,7 +217,8 @@ dns_write_burst_client() {
   cat >"$TMP/dns_burst.py" <<'EOF'
 import select, socket, struct, sys, time
 
-server, transport, count, window, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+server, transport = sys.argv[1], sys.argv[2]
+count, window, limit = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 def query(i):
     name = b"".join(bytes([len(p)]) + p for p in (b"n%d" % i, b"burst", b"test")) + b"\0"
     return struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + name + struct.pack(">HH", 1, 1)
@@ -286,5 +290,6 @@ scenario_dns_burst() {
   log "burst over TCP: $out"
   log "vznet RSS: $rss_before KiB before, $(vznet_rss_kib) KiB after the bursts"
   dns_expect_same NOERROR 1 last.burst.test A
-  pass "2000 queries over UDP (200 outstanding) and 2000 pipelined over one TCP connection: all answered (upstream on port $DNS_BURST_PORT)"
+  pass "2000 queries over UDP (200 outstanding) and 2000 pipelined over one TCP connection:" \
+    "all answered (upstream on port $DNS_BURST_PORT)"
 }

@@ -168,7 +168,8 @@ scenario_egress_block_private() {
   stat_at_least egress_denied_udp 1 || fail "UDP denial not counted"
   stat_at_least egress_denied_icmp 1 || fail "ping denial not counted"
   grep -q "denied by egress policy (deny 10.0.0.0/8" "$TMP/vznet.log" || fail "denial not logged with its rule"
-  pass "--block-private: LAN, private network, metadata, host LAN address, UDP, ping and a rebound name denied; DNS and the gateway work ($FRAMING)"
+  pass "--block-private: LAN, private network, metadata, host LAN address, UDP, ping and a rebound name denied;" \
+    "DNS and the gateway work ($FRAMING)"
 }
 
 scenario_egress_nodeport() {

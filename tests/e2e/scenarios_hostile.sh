@@ -66,7 +66,8 @@ scenario_hostile_destinations_common() {
   local host_lines
   host_lines=$(wc -l <"$TMP/reached-host" 2>/dev/null || echo 0)
   if [ "$host_lines" != "$expected_host" ]; then
-    fail "the host's recorder saw $host_lines arrivals (expected $expected_host): $(cat "$TMP/reached-host" 2>/dev/null)"
+    fail "the host's recorder saw $host_lines arrivals (expected $expected_host):" \
+      "$(cat "$TMP/reached-host" 2>/dev/null)"
   fi
   [ ! -s "$TMP/reached-lan" ] || fail "the LAN's recorder saw: $(cat "$TMP/reached-lan")"
   if [ "$control_reachable" = yes ]; then
@@ -94,7 +95,8 @@ scenario_hostile_destinations_common() {
   stat_at_least unroutable_destination 15 || fail "the unroutable refusals are not counted in /stats"
   kill -0 "$VZNET_PID" 2>/dev/null || fail "vznet died"
   # The guest's ordinary traffic is unaffected.
-  in_guest timeout 10 curl -sS --max-time 5 -o /dev/null "$allowed_url" || fail "the guest cannot fetch $allowed_url after the probes"
+  in_guest timeout 10 curl -sS --max-time 5 -o /dev/null "$allowed_url" ||
+    fail "the guest cannot fetch $allowed_url after the probes"
 }
 
 scenario_hostile_destinations() {
@@ -177,7 +179,8 @@ scenario_hostile_syn_flood() {
   [ "$fds_peak" -le $((VZNET_FD_BASELINE + 512 + 64)) ] || fail "$fds_peak descriptors during the flood (cap 512 dials)"
   [ "$rss_peak" -le $((rss_before + 65536)) ] || fail "RSS grew by $((rss_peak - rss_before)) KiB during the flood"
   kill -0 "$VZNET_PID" 2>/dev/null || fail "vznet died"
-  pass "SYN flood: 5 connects under 1 s each, pages fetched; RSS +$((rss_peak - rss_before)) KiB, $fds_peak descriptors at most ($FRAMING)"
+  pass "SYN flood: 5 connects under 1 s each, pages fetched; RSS +$((rss_peak - rss_before)) KiB," \
+    "$fds_peak descriptors at most ($FRAMING)"
 }
 
 # --- Floods of other kinds ---------------------------------------------------------------------------------
@@ -242,7 +245,8 @@ garbage_counts_settled() {
   now=$(curl -sS --max-time 5 --unix-socket "$TMP/api.sock" http://vznet/stats | "$PY" -c "
 import json, sys
 s = json.load(sys.stdin)
-print(s['link']['from_guests']['frames'], sum(sum(s[layer]['drops'].values()) for layer in ('link', 'guard', 'stack')))")
+print(s['link']['from_guests']['frames'],
+      sum(sum(s[layer]['drops'].values()) for layer in ('link', 'guard', 'stack')))")
   local previous=$GARBAGE_COUNTS
   GARBAGE_COUNTS=$now
   [ -n "$previous" ] && [ "$previous" = "$now" ] && sleep 0.2 && [ "$(stats_frames_in)" = "${now% *}" ]

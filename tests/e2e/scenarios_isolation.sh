@@ -50,21 +50,31 @@ for _ in range(3):
 EOF
 }
 
+# b_poses_as_a PREFIX_LEN [WHEN]: B takes A's address (ISO_IP_A/PREFIX_LEN) and connects to the host as A
+# (B knows the gateway's MAC already, so its SYN leaves); the connection must fail and count an ip_spoof drop.
+# WHEN ends the failure message.
+b_poses_as_a() {
+  in_b timeout 5 ping -c 1 -W 2 "$GATEWAY" >/dev/null || fail "guest B cannot ping the gateway"
+  in_b ip addr add "$ISO_IP_A/$1" dev "$TAP" || fail "B: ip addr add $ISO_IP_A"
+  if in_b timeout 8 curl -sS --max-time 3 --interface "$ISO_IP_A" -o /dev/null \
+      "http://$GATEWAY:8080/index.html" 2>/dev/null; then
+    fail "guest B reached the host from guest A's address${2:-}"
+  fi
+  wait_for "ip_spoof drops" 5 guard_dropped_some ip_spoof
+}
+
 scenario_isolation_spoofing() {
   # Guest A moves data to the host across the whole attack.
   spawn "$NS_GUEST" paced "$PY" "$SERVERS" paced-sha "$GATEWAY" 5003 8000000 8
   local paced=$SPAWNED
 
   # Guest-to-guest is off: A cannot reach B.
-  if in_guest timeout 5 ping -c 2 -W 1 "$ISO_IP_B" >/dev/null 2>&1; then fail "guest A pinged guest B without --allow-guest-traffic"; fi
-
-  # B takes A's address and connects to the host as A (B knows the gateway's MAC already, so its SYN leaves).
-  in_b timeout 5 ping -c 1 -W 2 "$GATEWAY" >/dev/null || fail "guest B cannot ping the gateway"
-  in_b ip addr add "$ISO_IP_A/24" dev "$TAP" || fail "B: ip addr add $ISO_IP_A"
-  if in_b timeout 8 curl -sS --max-time 3 --interface "$ISO_IP_A" -o /dev/null "http://$GATEWAY:8080/index.html" 2>/dev/null; then
-    fail "guest B reached the host from guest A's address"
+  if in_guest timeout 5 ping -c 2 -W 1 "$ISO_IP_B" >/dev/null 2>&1; then
+    fail "guest A pinged guest B without --allow-guest-traffic"
   fi
-  wait_for "ip_spoof drops" 5 guard_dropped_some ip_spoof
+
+  # B takes A's address and connects to the host as A.
+  b_poses_as_a 24
   # B announces A's address (gratuitous ARP, both request and reply forms).
   in_b timeout 5 arping -q -U -c 2 -w 3 -I "$TAP" -s "$ISO_IP_A" "$ISO_IP_A" || true  # unanswered by design
   in_b timeout 5 arping -q -A -c 2 -w 3 -I "$TAP" -s "$ISO_IP_A" "$ISO_IP_A" || true
@@ -83,7 +93,8 @@ scenario_isolation_spoofing() {
   curl_from "$NS_GUEST"  # A still reaches the host: its lease and ARP entry are its own
   log "guard drops: ip_spoof=$(guard_drops ip_spoof) arp_spoof=$(guard_drops arp_spoof)" \
     "dhcp_server_spoof=$(guard_drops dhcp_server_spoof) foreign_mac=$(guard_drops foreign_mac)"
-  pass "guest B's spoofed IP, gratuitous ARP, DHCP offers and A's MAC were all dropped and counted; A was unaffected ($FRAMING)"
+  pass "guest B's spoofed IP, gratuitous ARP, DHCP offers and A's MAC were all dropped and counted;" \
+    "A was unaffected ($FRAMING)"
 }
 
 scenario_isolation_guest_traffic() {
@@ -92,12 +103,7 @@ scenario_isolation_guest_traffic() {
   in_b timeout 10 ping -c 2 -W 2 "$ISO_IP_A" >"$TMP/ping.out" 2>&1 ||
     fail "guest B could not ping guest A with --allow-guest-traffic: $(cat "$TMP/ping.out")"
   # The spoofing rules still hold.
-  in_b timeout 5 ping -c 1 -W 2 "$GATEWAY" >/dev/null || fail "guest B cannot ping the gateway"
-  in_b ip addr add "$ISO_IP_A/32" dev "$TAP" || fail "B: ip addr add $ISO_IP_A"
-  if in_b timeout 8 curl -sS --max-time 3 --interface "$ISO_IP_A" -o /dev/null "http://$GATEWAY:8080/index.html" 2>/dev/null; then
-    fail "guest B reached the host from guest A's address with --allow-guest-traffic"
-  fi
-  wait_for "ip_spoof drops" 5 guard_dropped_some ip_spoof
+  b_poses_as_a 32 " with --allow-guest-traffic"
   curl_from "$NS_GUEST"
   pass "--allow-guest-traffic: the guests ping each other; B still cannot pose as A ($FRAMING)"
 }

@@ -74,7 +74,8 @@ scenario_hostile_many_flows() {
   fetch_within 1000
   log "10,000 flows: RSS $rss_before KiB before, $rss_held KiB held ($(((rss_held - rss_before) / 10)) bytes a flow);" \
     "$(fd_count "$VZNET_PID") descriptors; a fetch took $FETCH_MS ms"
-  vznet_sanitized || [ "$rss_held" -le $((rss_before + 10000 * 8)) ] || fail "RSS grew by $((rss_held - rss_before)) KiB for 10,000 flows"
+  vznet_sanitized || [ "$rss_held" -le $((rss_before + 10000 * 8)) ] ||
+    fail "RSS grew by $((rss_held - rss_before)) KiB for 10,000 flows"
   stop_pid "$holder"
   wait_for "every flow and closing connection gone" 20 nothing_held
   wait_for "descriptors back to the $fds_before before" 15 vznet_fds_at_most "$fds_before"
@@ -93,8 +94,8 @@ setup_hostile_zero_window() { limits_setup; }
 scenario_hostile_zero_window() {
   local readers=200 rss_before held rss cpu_before cpu reader
   rss_before=$(vm_rss_kib "$VZNET_PID")
-  spawn "$NS_GUEST" stalled "$PY" "$E2E_DIR/load_peers.py" stall-then-read "$GATEWAY" "$FLOOD_PORT" "$readers" $((1 << 20)) 90 \
-    "$TMP/stalled"
+  spawn "$NS_GUEST" stalled "$PY" "$E2E_DIR/load_peers.py" stall-then-read \
+    "$GATEWAY" "$FLOOD_PORT" "$readers" $((1 << 20)) 90 "$TMP/stalled"
   reader=$SPAWNED
   wait_for "200 stalled readers" 30 file_says "$TMP/stalled" stalled
   # Each flow fills its guest's window and vznet's send-ahead (128 KiB), then stops reading its host socket.
@@ -109,7 +110,8 @@ scenario_hostile_zero_window() {
   log "zero window: $held bytes held for $readers guests ($((held / readers)) a flow); RSS $rss_before -> $rss KiB;" \
     "CPU ${cpu}% over ~1 s; a fetch took $FETCH_MS ms"
   [ "$held" -le $((readers * 256 * 1024)) ] || fail "vznet holds $held bytes for $readers shut windows"
-  vznet_sanitized || [ "$rss" -le $((rss_before + readers * 512)) ] || fail "RSS grew by $((rss - rss_before)) KiB for $readers shut windows"
+  vznet_sanitized || [ "$rss" -le $((rss_before + readers * 512)) ] ||
+    fail "RSS grew by $((rss - rss_before)) KiB for $readers shut windows"
   vznet_sanitized || [ "$cpu" -le 30 ] || fail "vznet used ${cpu}% CPU while the windows were shut"
   kill -USR1 "$reader"
   wait "$reader"
@@ -129,7 +131,8 @@ setup_hostile_vanish() { limits_setup; }
 scenario_hostile_vanish() {
   spawn "$NS_GUEST" holder bash -c "exec $PY $E2E_DIR/load_peers.py hold-many $GATEWAY $ECHO_PORT 2000 120 $TMP/held"
   local holder=$SPAWNED
-  spawn "$NS_GUEST" stalled "$PY" "$E2E_DIR/load_peers.py" stall-then-read "$GATEWAY" "$FLOOD_PORT" 50 $((1 << 20)) 120 "$TMP/stalled"
+  spawn "$NS_GUEST" stalled "$PY" "$E2E_DIR/load_peers.py" stall-then-read \
+    "$GATEWAY" "$FLOOD_PORT" 50 $((1 << 20)) 120 "$TMP/stalled"
   local reader=$SPAWNED
   wait_for "2,000 connections echoed" 60 file_says "$TMP/held" echoed
   wait_for "50 stalled readers" 30 file_says "$TMP/stalled" stalled

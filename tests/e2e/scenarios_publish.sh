@@ -7,7 +7,8 @@ PUB_FLOWS_PORT=18085  # guest sha-reply :5003
 PUB_GUEST=192.168.64.2  # lib.sh's GUEST_IP (lib.sh is sourced after the scenario files)
 # shellcheck disable=SC2086  # the flag lists are meant to split
 {
-  register_scenario publish_http custom -p 18080:80 -p 0.0.0.0:18083:80 -p 18084:$PUB_GUEST:80 -p "[::1]:18096:$PUB_GUEST:80"
+  register_scenario publish_http custom -p 18080:80 -p 0.0.0.0:18083:80 -p 18084:$PUB_GUEST:80 \
+    -p "[::1]:18096:$PUB_GUEST:80"
   register_scenario publish_udp custom -p 17007:$PUB_GUEST:7/udp -p 0.0.0.0:17008:$PUB_GUEST:7/udp
   register_scenario publish_range custom -p 18090-18092:$PUB_GUEST:5090-5092 -p 18100-18102:$PUB_GUEST:5090
   register_scenario publish_bulk custom -p $PUB_FLOWS_PORT:$PUB_GUEST:5003 -p 18086:$PUB_GUEST:80
@@ -81,7 +82,8 @@ guest_saw_client() { tail -n 1 "$TMP/guest-http.log" | grep -q "^$1 - -"; }
 # expect_end NS HOST PORT KIND MAX_MS WHAT: a client's connection ends with KIND (reset|eof) within MAX_MS.
 expect_end() {
   local out kind ms
-  out=$(ip netns exec "$1" timeout 10 "$PY" "$SERVERS" end-time "$2" "$3" 2>&1) || fail "$6: connection stayed open ($out)"
+  out=$(ip netns exec "$1" timeout 10 "$PY" "$SERVERS" end-time "$2" "$3" 2>&1) ||
+    fail "$6: connection stayed open ($out)"
   read -r kind ms <<<"$out"
   [ "$kind" = "$4" ] || fail "$6: ended with '$out', expected $4"
   [ "$ms" -lt "$5" ] || fail "$6: took $ms ms to end (limit $5)"
@@ -96,7 +98,8 @@ scenario_publish_http() {
   grep -q "no guest holds a DHCP lease" "$TMP/vznet.log" || fail "vznet did not say why it turned the client away"
   # An explicit guest address needs no lease.
   fetch_from "$NS_VZ" "http://127.0.0.1:18084/index.html" "$TMP/guest-www/index.html" "explicit guest address"
-  guest_saw_client "$GATEWAY" || fail "a loopback client should appear as the gateway: $(tail -n 1 "$TMP/guest-http.log")"
+  guest_saw_client "$GATEWAY" ||
+    fail "a loopback client should appear as the gateway: $(tail -n 1 "$TMP/guest-http.log")"
   # An IPv6 host address; the IPv4-only guest sees the client as the gateway.
   fetch_from "$NS_VZ" "http://[::1]:18096/index.html" "$TMP/guest-www/index.html" "IPv6 host address [::1]"
   guest_saw_client "$GATEWAY" || fail "an IPv6 client should appear as the gateway: $(tail -n 1 "$TMP/guest-http.log")"
@@ -109,7 +112,8 @@ scenario_publish_http() {
   guest_saw_client "$GATEWAY" || fail "loopback client not shown as the gateway: $(tail -n 1 "$TMP/guest-http.log")"
   # 0.0.0.0 is reachable from the LAN, and the guest sees the LAN client's own address.
   fetch_from "$NS_LAN" "http://$VZ_LAN_IP:18083/index.html" "$TMP/guest-www/index.html" "0.0.0.0 bind from the LAN"
-  guest_saw_client "$LAN_IP" || fail "the guest did not see the LAN client's address: $(tail -n 1 "$TMP/guest-http.log")"
+  guest_saw_client "$LAN_IP" ||
+    fail "the guest did not see the LAN client's address: $(tail -n 1 "$TMP/guest-http.log")"
   # The default bind (127.0.0.1) is not.
   expect_no_connect "$NS_LAN" "$VZ_LAN_IP" 18080 "default bind from the LAN"
   pass "published TCP: loopback, [::1] and 0.0.0.0 binds, default and explicit targets, client addresses ($FRAMING)"
@@ -158,7 +162,8 @@ scenario_publish_bulk() {
   log "host->guest $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms"))"
   # guest -> host: the guest's HTTP server sends the file.
   start=$(now_ms)
-  got=$(in_vz timeout 120 curl -sS --max-time 100 "http://127.0.0.1:18086/big.bin" 2>"$TMP/curl.err" | sha256sum | cut -d' ' -f1)
+  got=$(in_vz timeout 120 curl -sS --max-time 100 "http://127.0.0.1:18086/big.bin" 2>"$TMP/curl.err" |
+    sha256sum | cut -d' ' -f1)
   ms=$(($(now_ms) - start))
   [ "$got" = "$want" ] || fail "guest->host: sha256 differs ($(cat "$TMP/curl.err"))"
   log "guest->host $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms"))"
@@ -227,7 +232,8 @@ expect_api() {
   [ "$got" = "$want" ] || fail "API $1 $2: status $got, expected $want: $(cat "$TMP/api.out")"
 }
 
-# expect_json WHAT PYTHON_EXPRESSION: the last answer, parsed as `d`, satisfies the expression.
+# expect_json WHAT PYTHON_EXPRESSION: the last answer, parsed as `d`, satisfies the expression (which may span
+# lines: it is evaluated inside brackets).
 expect_json() {
   "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$TMP/api.out" ||
     fail "API answer for $1 does not satisfy '$2': $(head -c 2000 "$TMP/api.out")"
@@ -252,16 +258,19 @@ scenario_publish_api() {
   expect_api 201 POST /forwards '{"spec": "18095:192.168.64.2:80"}'
   id_tcp=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/api.out")
   fetch_from "$NS_VZ" "http://127.0.0.1:18095/index.html" "$TMP/guest-www/index.html" "forward added at run time"
-  expect_api 201 POST /forwards \
-    '{"host_address": "0.0.0.0", "host_port": 17009, "guest_address": "192.168.64.2", "guest_port": 7, "protocol": "udp"}'
+  local udp_forward='{"host_address": "0.0.0.0", "host_port": 17009, '
+  udp_forward+='"guest_address": "192.168.64.2", "guest_port": 7, "protocol": "udp"}'
+  expect_api 201 POST /forwards "$udp_forward"
   id_udp=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/api.out")
   in_lan timeout 10 "$PY" "$SERVERS" udp-roundtrip "$VZ_LAN_IP" 17009 1000 >"$TMP/udp-lan.out" 2>&1 ||
     fail "UDP forward added at run time: $(cat "$TMP/udp-lan.out")"
 
   expect_api 200 GET /forwards
-  expect_json /forwards "len(d) == 3 and sorted(f['ports'][0]['host_port'] for f in d) == [17009, $PUB_FLOWS_PORT, 18095]"
+  expect_json /forwards "len(d) == 3 and
+    sorted(f['ports'][0]['host_port'] for f in d) == [17009, $PUB_FLOWS_PORT, 18095]"
   expect_api 200 GET /flows
-  expect_json /flows "any(f['direction'] == 'inbound' and f['protocol'] == 'tcp' and f['guest'] == '$PUB_GUEST:5003' and f['remote'].startswith('$GATEWAY:') and f['bytes_to_guest'] > 0 for f in d)"
+  expect_json /flows "any(f['direction'] == 'inbound' and f['protocol'] == 'tcp' and f['guest'] == '$PUB_GUEST:5003'
+    and f['remote'].startswith('$GATEWAY:') and f['bytes_to_guest'] > 0 for f in d)"
 
   # Bad requests are answered, not obeyed.
   expect_api 400 POST /forwards '{"spec": '
@@ -283,11 +292,15 @@ scenario_publish_api() {
   expect_api 200 GET /leases
   expect_json /leases "any(l['state'] == 'bound' and l['address'] == '$(event_field "$BOUND_LINE" ip)' for l in d)"
   expect_api 200 GET /stats
-  expect_json /stats "d['uptime_seconds'] > 0 and d['link']['from_guests']['frames'] > 0 and d['link']['to_guests']['bytes'] > 0 and d['forward']['inbound_tcp_opened'] >= 2 and d['forward']['inbound_udp_opened'] >= 1 and d['dhcp']['events']['ack'] >= 1 and 'tcp' in d['flows']"
+  expect_json /stats "d['uptime_seconds'] > 0 and d['link']['from_guests']['frames'] > 0
+    and d['link']['to_guests']['bytes'] > 0
+    and d['forward']['inbound_tcp_opened'] >= 2 and d['forward']['inbound_udp_opened'] >= 1
+    and d['dhcp']['events']['ack'] >= 1 and 'tcp' in d['flows']"
 
   # The guest cannot reach the API: vznet's only TCP listener is the published port.
   local listeners
   listeners=$(vznet_tcp_listeners)
   [ "$listeners" = "$PUB_FLOWS_PORT " ] || fail "vznet listens on TCP ports '$listeners', expected only $PUB_FLOWS_PORT"
-  pass "control API: health, stats, leases, flows, forwards added and removed at run time without disturbing a transfer; errors as JSON ($FRAMING)"
+  pass "control API: health, stats, leases, flows, forwards added and removed at run time" \
+    "without disturbing a transfer; errors as JSON ($FRAMING)"
 }

@@ -272,7 +272,8 @@ class DnsLoad:
         if (rcode, addresses) == want:
             self.counters.add("dns.ok")
         else:
-            self.counters.error("dns.wrong", f"{name}: rcode {rcode} {addresses[:4]}..., want rcode {want[0]} {want[1][:4]}...")
+            self.counters.error("dns.wrong",
+                                f"{name}: rcode {rcode} {addresses[:4]}..., want rcode {want[0]} {want[1][:4]}...")
 
     def worker(self, rate, deadline, stop):
         rng = random.Random(53)

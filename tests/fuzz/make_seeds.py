@@ -45,7 +45,8 @@ dhcp_messages = {
     "udhcpc-discover": dhcp("discover", [("client_id", b"\x01" + CHADDR[:6]), ("max_dhcp_size", 576),
                                           ("vendor_class_id", b"udhcp 1.36.1"), ("hostname", b"guest")] + UDHCPC_PRL),
     "udhcpc-request": dhcp("request", [("client_id", b"\x01" + CHADDR[:6]), ("requested_addr", GUEST),
-                                        ("server_id", GW), ("max_dhcp_size", 576), ("hostname", b"guest")] + UDHCPC_PRL),
+                                        ("server_id", GW), ("max_dhcp_size", 576),
+                                        ("hostname", b"guest")] + UDHCPC_PRL),
     "udhcpc-renew": dhcp("request", [("client_id", b"\x01" + CHADDR[:6])] + UDHCPC_PRL, ciaddr=GUEST),
     "udhcpc-release": dhcp("release", [("server_id", GW)], ciaddr=GUEST),
     "dhclient-discover": dhcp("discover", [("requested_addr", GUEST), ("hostname", b"debian")] + DHCLIENT_PRL),
@@ -171,7 +172,8 @@ for name, q in queries.items():
 for name, a in answers.items():
     write("dns_message_fuzz", name, raw(a))
 # Compression pointers: a question whose name points back into the header (refused), and an answer name chain.
-write("dns_message_fuzz", "pointer-loop", bytes.fromhex("12340100000100000000000003777777c00c00000100 01".replace(" ", "")))
+write("dns_message_fuzz", "pointer-loop",
+      bytes.fromhex("12340100000100000000000003777777c00c00000100 01".replace(" ", "")))
 
 # dns_upstream: [control: verdict | 4 answer twice][query length][query][answer]
 def upstream(control, query, answer):
@@ -185,7 +187,8 @@ write("dns_upstream_fuzz", "truncated-classic", upstream(0, DNS(id=0x1111, rd=1,
 write("dns_upstream_fuzz", "edns-fits", upstream(4, DNS(id=0x1111, rd=1, qd=DNSQR(qname="big.example.com", qtype="TXT"),
                                                       ar=DNSRROPT(rclass=4096)), answers["answer-many-txt"]))
 write("dns_upstream_fuzz", "timeout", upstream(1, queries["glibc-aaaa-edns"], b""))
-write("dns_upstream_fuzz", "garbage-answer", upstream(0, queries["glibc-a"], b"\x00\x01\x81\x80\xff\xff" + b"\xc0" * 600))
+write("dns_upstream_fuzz", "garbage-answer",
+      upstream(0, queries["glibc-a"], b"\x00\x01\x81\x80\xff\xff" + b"\xc0" * 600))
 
 write("dns_zone_fuzz", "records", "\n".join([
     "db.test=10.0.0.5", "db.test=10.0.0.6", "host.vz.internal=192.168.64.100", "Printer.Office.=192.168.64.50",
@@ -194,7 +197,8 @@ write("dns_zone_fuzz", "records", "\n".join([
 
 # --- Text parsers ---------------------------------------------------------------------------------------------
 for i, spec in enumerate(["8080:80", "127.0.0.1:8080:80/tcp", "0.0.0.0::53/udp", "[::1]:8443:443",
-                          "8000-8010:80", "8080-8089:80-89", "9000:192.168.64.3:90", "[::]:5000-5001:192.168.64.9:50-51/udp",
+                          "8000-8010:80", "8080-8089:80-89", "9000:192.168.64.3:90",
+                          "[::]:5000-5001:192.168.64.9:50-51/udp",
                           "80", "0:80"]):
     write("publish_spec_fuzz", "spec-%02d" % i, spec)
 
@@ -213,7 +217,8 @@ deny\t10.1.2.3/32:22
 write("egress_policy_fuzz", "policy-errors", b"\x01default allow\ndefault deny\nallow 10.0.0.0/33\nfrobnicate\n")
 
 for i, body in enumerate(['{"spec": "8080:80"}', '{"spec": "127.0.0.1:8443:443/tcp"}',
-                          '{"guest_port": 80}', '{"host_address": "::1", "host_port": "8000-8001", "guest_port": "80-81"}',
+                          '{"guest_port": 80}',
+                          '{"host_address": "::1", "host_port": "8000-8001", "guest_port": "80-81"}',
                           '{"host_port": 5353, "guest_address": "192.168.64.3", "guest_port": 53, "protocol": "udp"}',
                           '{"spec": "80", "guest_port": 80}', '{"guest_port": -1}', '[1, 2, {"spec": null}]',
                           '{"guest_port": 1e3}', '{"guest_port": 80, "x": [[[[[]]]]]}']):

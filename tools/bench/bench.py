@@ -98,7 +98,8 @@ class Case:
 
     def attach_relay(self, uri, extra=()):
         relay = os.path.join(self.build, "tools", "vznet-guest-relay")
-        self.spawn(self.guest_ns, relay, "--tap", "vzt0", "--connect", uri, "--mtu", str(self.mtu), *extra, name="relay")
+        self.spawn(self.guest_ns, relay, "--tap", "vzt0", "--connect", uri, "--mtu", str(self.mtu), *extra,
+                   name="relay")
         self.wait_for("the relay's tap", lambda: self.sh(self.guest_ns, "ip", "link", "show", "vzt0", check=False))
         self.sh(self.guest_ns, "ip", "link", "set", "vzt0", "address", GUEST_MAC)
         self.sh(self.guest_ns, "ip", "addr", "add", "192.168.64.2/24", "dev", "vzt0")
@@ -146,7 +147,8 @@ class Case:
     def start_servers(self):
         conn = os.path.join(self.build, "tools", "vznet-bench-conn")
         self.spawn(self.host_ns, "iperf3", "-s", "-p", str(IPERF_PORT), name="iperf3-host")
-        self.spawn(self.host_ns, "sockperf", "sr", "--tcp", "-i", "0.0.0.0", "-p", str(SOCKPERF_TCP), name="sockperf-tcp")
+        self.spawn(self.host_ns, "sockperf", "sr", "--tcp", "-i", "0.0.0.0", "-p", str(SOCKPERF_TCP),
+                   name="sockperf-tcp")
         self.spawn(self.host_ns, "sockperf", "sr", "-i", "0.0.0.0", "-p", str(SOCKPERF_UDP), name="sockperf-udp")
         self.spawn(self.host_ns, conn, "serve", str(CONN_PORT), name="conn-serve")
         self.spawn(self.host_ns, conn, "hold-server", str(HOLD_PORT), name="conn-hold")
@@ -316,14 +318,16 @@ def report(results, machine):
     for r in results:
         g2h, h2g = r["tcp_guest_to_host_gbps"], r["tcp_host_to_guest_gbps"]
         fwd = r.get("forward_host_to_guest_gbps")
-        rss = [mib(r.get("rss_idle_kib"))] + [mib((r.get(f"rss_kib_{n}_flows") or {}).get("rss_kib")) for n in (1000, 10000)]
+        rss = [mib(r.get("rss_idle_kib"))] + [mib((r.get(f"rss_kib_{n}_flows") or {}).get("rss_kib"))
+                                              for n in (1000, 10000)]
         lines.append(
             f"| {r['name']} | {g2h['median']:.2f} ({g2h['min']:.2f}-{g2h['max']:.2f}) | "
             f"{h2g['median']:.2f} ({h2g['min']:.2f}-{h2g['max']:.2f}) | "
             f"{fwd['median']:.2f} |" if fwd else
             f"| {r['name']} | {g2h['median']:.2f} ({g2h['min']:.2f}-{g2h['max']:.2f}) | "
             f"{h2g['median']:.2f} ({h2g['min']:.2f}-{h2g['max']:.2f}) | - |")
-        lines[-1] += (f" {r['tcp_rr_us']['p50']}/{r['tcp_rr_us']['p99']} | {r['udp_rr_us']['p50']}/{r['udp_rr_us']['p99']} | "
+        lines[-1] += (f" {r['tcp_rr_us']['p50']}/{r['tcp_rr_us']['p99']} | "
+                      f"{r['udp_rr_us']['p50']}/{r['udp_rr_us']['p99']} | "
                       f"{r['tcp_connections_per_s']} | {r.get('cpu_s_per_gb_guest_to_host', '-')}, "
                       f"{r.get('cpu_s_per_gb_host_to_guest', '-')} | {' / '.join(rss)} |")
     lines += ["", "Ratios (median throughput; latency p50):", ""]
@@ -336,7 +340,8 @@ def report(results, machine):
     for a, b in pairs:
         if a in by and b in by:
             ra, rb = by[a], by[b]
-            lines.append(f"| {a} / {b} | {ratio(ra['tcp_guest_to_host_gbps']['median'], rb['tcp_guest_to_host_gbps']['median'])} | "
+            lines.append(f"| {a} / {b} | "
+                         f"{ratio(ra['tcp_guest_to_host_gbps']['median'], rb['tcp_guest_to_host_gbps']['median'])} | "
                          f"{ratio(ra['tcp_host_to_guest_gbps']['median'], rb['tcp_host_to_guest_gbps']['median'])} | "
                          f"{ratio(ra['tcp_rr_us']['p50'], rb['tcp_rr_us']['p50'])} |")
     return "\n".join(lines) + "\n"
