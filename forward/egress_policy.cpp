@@ -15,11 +15,11 @@ std::string quote(std::string_view text) { return '"' + std::string(text) + '"';
 bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 /// Ranks the rules that match one flow: the higher value is the more specific rule (egress_policy.h lists the
-/// order). Bits, most significant first: prefix length (6), ports not covered (16: 0 without a range, 65535 for a
+/// order). Bits, most significant first: prefix length (8), ports not covered (16: 0 without a range, 65535 for a
 /// single port), protocol-specific (1), deny (1).
 std::uint32_t specificity(const EgressRule& rule) {
   const std::uint32_t uncovered = 65536 - rule.port_count();
-  return (std::uint32_t{rule.destination.prefix_length} << 18) | (uncovered << 2) |
+  return (std::uint32_t{rule.destination.prefix_length()} << 18) | (uncovered << 2) |
          (std::uint32_t{rule.protocol != EgressProtocol::any} << 1) | std::uint32_t{rule.action == EgressAction::deny};
 }
 
@@ -140,8 +140,11 @@ void validate(const EgressRule& rule) {
   auto fail = [&](std::string_view why) {
     throw std::invalid_argument("invalid egress rule " + quote(rule.canonical_text()) + ": " + std::string(why));
   };
-  if (rule.destination.prefix_length > 32) fail("prefix length must be 0..32");
-  if ((rule.destination.network.value & ~rule.destination.mask()) != 0) fail("host bits are set");
+  const IpAddress& network = rule.destination.network();
+  if (rule.destination.prefix_length() > network.bit_count()) {
+    fail("prefix length must be 0.." + std::to_string(network.bit_count()));
+  }
+  if (!IpSubnet::make(network, rule.destination.prefix_length())) fail("host bits are set");
   if (!rule.has_ports() && rule.last_port != 65535) fail("ports are 1..65535 ({0, 65535} means all ports)");
   if (rule.first_port > rule.last_port) fail("reversed port range");
   if (rule.has_ports() && rule.protocol == EgressProtocol::icmp) fail("ICMP has no ports");
@@ -225,7 +228,7 @@ std::string_view to_string(EgressProtocol protocol) {
   return "?";
 }
 
-bool EgressRule::matches(IpProtocol flow_protocol, Ipv4Endpoint target) const {
+bool EgressRule::matches(IpProtocol flow_protocol, const IpEndpoint& target) const {
   if (!destination.contains(target.address)) return false;
   switch (protocol) {
     case EgressProtocol::any: break;
@@ -286,7 +289,7 @@ void EgressPolicy::add_private_ranges(std::span<const Ipv4Address> host_addresse
   }
 }
 
-EgressDecision EgressPolicy::decide(IpProtocol protocol, Ipv4Endpoint target) const {
+EgressDecision EgressPolicy::decide(IpProtocol protocol, const IpEndpoint& target) const {
   const EgressRule* best = nullptr;
   std::uint32_t best_rank = 0;
   auto consider = [&](const EgressRule& rule) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "stack/flow_key.h"
+#include "stack/ip_address.h"
 #include "stack/ipv4_address.h"
 
 namespace vznet::forward {
@@ -44,7 +45,7 @@ std::string_view to_string(EgressProtocol protocol);
 /// One allow or deny rule: `CIDR[:PORT[-PORT]][/tcp|/udp|/icmp]`.
 struct EgressRule {
   EgressAction action = EgressAction::deny;
-  Ipv4Subnet destination;
+  IpSubnet destination;  ///< either family: the parser takes IPv4 today, the matching does not care
   /// Ports 1..65535, first <= last; {0, 65535} means "no port given": all ports, and ICMP flows too.
   /// A rule with a port range never matches ICMP (which has no ports).
   std::uint16_t first_port = 0;
@@ -60,7 +61,7 @@ struct EgressRule {
   /// Ports covered: 65536 without a range (all, port 0 included), else last - first + 1.
   constexpr std::uint32_t port_count() const { return std::uint32_t{last_port} - first_port + 1; }
   /// Whether a flow of `protocol` to `target` falls under this rule (the port is ignored for ICMP).
-  bool matches(IpProtocol protocol, Ipv4Endpoint target) const;
+  bool matches(IpProtocol protocol, const IpEndpoint& target) const;
   /// The canonical text (the `text` of a parsed rule), recomputed from the fields.
   std::string canonical_text() const;
 };
@@ -109,7 +110,7 @@ class EgressPolicy {
 
   /// The decision for a new flow of `protocol` to `target`, the host-side endpoint vznet would dial (see the top of
   /// this file; the gateway is 127.0.0.1 here). For ICMP the port is ignored.
-  EgressDecision decide(IpProtocol protocol, Ipv4Endpoint target) const;
+  EgressDecision decide(IpProtocol protocol, const IpEndpoint& target) const;
 
   /// No rules, default allow, no --block-host: every flow is allowed and callers may skip the policy.
   bool empty() const { return rules_.empty() && default_ == EgressAction::allow && !block_host_; }

@@ -20,15 +20,14 @@ using namespace vznet::forward;
 using vznet::fuzz::check;
 
 void check_decisions(const EgressPolicy& policy) {
-  std::vector<Ipv4Endpoint> targets{{Ipv4Address{127, 0, 0, 1}, 80},
-                                    {Ipv4Address{10, 0, 0, 1}, 22},
-                                    {Ipv4Address{8, 8, 8, 8}, 53},
-                                    {Ipv4Address{169, 254, 169, 254}, 80}};
+  std::vector<IpEndpoint> targets{Ipv4Endpoint{Ipv4Address{127, 0, 0, 1}, 80},
+                                  Ipv4Endpoint{Ipv4Address{10, 0, 0, 1}, 22}, Ipv4Endpoint{Ipv4Address{8, 8, 8, 8}, 53},
+                                  Ipv4Endpoint{Ipv4Address{169, 254, 169, 254}, 80}};
   for (const EgressRule& r : policy.rules()) {
-    targets.push_back({r.destination.network, r.first_port});
-    targets.push_back({Ipv4Address{r.destination.network.value | ~r.destination.mask()}, r.last_port});
+    targets.emplace_back(r.destination.network(), r.first_port);
+    targets.emplace_back(r.destination.last(), r.last_port);
   }
-  for (const Ipv4Endpoint& t : targets) {
+  for (const IpEndpoint& t : targets) {
     for (IpProtocol p : {IpProtocol::tcp, IpProtocol::udp, IpProtocol::icmp}) {
       const EgressDecision d = policy.decide(p, t);
       (void)d.describe();
