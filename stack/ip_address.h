@@ -25,8 +25,9 @@ class IpAddress {
 
   /// 0.0.0.0.
   constexpr IpAddress() : IpAddress(Ipv4Address{}) {}
-  /// Every IPv4 address is an IpAddress.
-  constexpr IpAddress(Ipv4Address v4)  // NOLINT(google-explicit-constructor): a widening, like int to long
+  /// Every IPv4 address is an IpAddress: a widening, like int to long, so it is implicit.
+  // cppcheck-suppress noExplicitConstructor // a widening conversion, implicit on purpose
+  constexpr IpAddress(Ipv4Address v4)  // NOLINT(google-explicit-constructor)
       : family_(IpFamily::v4),
         bytes_{0,
                0,
@@ -88,8 +89,9 @@ class IpSubnet {
  public:
   /// 0.0.0.0/0.
   constexpr IpSubnet() = default;
-  /// Every IPv4 subnet is an IpSubnet.
-  constexpr IpSubnet(const Ipv4Subnet& v4)  // NOLINT(google-explicit-constructor): a widening
+  /// Every IPv4 subnet is an IpSubnet (implicit, as for IpAddress).
+  // cppcheck-suppress noExplicitConstructor // a widening conversion, implicit on purpose
+  constexpr IpSubnet(const Ipv4Subnet& v4)  // NOLINT(google-explicit-constructor)
       : network_(v4.network), prefix_length_(v4.prefix_length) {}
   /// `network`/`prefix_length`, or nullopt when the length is longer than the family's address or `network` has
   /// host bits set (ambiguous intent, as everywhere in vznet).
@@ -119,8 +121,9 @@ struct IpEndpoint {
 
   constexpr IpEndpoint() = default;
   constexpr IpEndpoint(const IpAddress& a, std::uint16_t p) : address(a), port(p) {}
-  /// Every IPv4 endpoint is an IpEndpoint.
-  constexpr IpEndpoint(const Ipv4Endpoint& v4)  // NOLINT(google-explicit-constructor): a widening
+  /// Every IPv4 endpoint is an IpEndpoint (implicit, as for IpAddress).
+  // cppcheck-suppress noExplicitConstructor // a widening conversion, implicit on purpose
+  constexpr IpEndpoint(const Ipv4Endpoint& v4)  // NOLINT(google-explicit-constructor)
       : address(v4.address), port(v4.port) {}
   /// "10.0.0.1:80", "[fd00::1]:80".
   std::string to_string() const;
