@@ -212,10 +212,7 @@ err_t DnsTcpService::accept(tcp_pcb* pcb) {
     tcp_abort(pcb);
     return ERR_ABRT;
   }
-  const FlowKey key{IpProtocol::tcp,
-                    {stack::from_lwip(pcb->remote_ip), pcb->remote_port},
-                    {stack::from_lwip(pcb->local_ip), pcb->local_port}};
-  open_.insert(flows_.emplace<Connection>(key, port, *this, pcb).id());
+  open_.insert(flows_.emplace<Connection>(stack::guest_tcp_key(pcb), port, *this, pcb).id());
   counters_.events.add(DnsEvent::tcp_accepted);
   return ERR_OK;
 }

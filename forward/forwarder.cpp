@@ -7,7 +7,7 @@
 #include "forward/tcp_flow.h"
 #include "forward/udp_flow.h"
 #include "lwip/tcp.h"
-#include "stack/lwip_address.h"
+#include "stack/tcp_pcb.h"
 
 namespace vznet::forward {
 
@@ -95,9 +95,7 @@ Forwarder::SynVerdict Forwarder::tcp_syn(const FlowKey& key, pbuf* packet) {
 }
 
 err_t Forwarder::guest_tcp_established(tcp_pcb* pcb) {
-  const FlowKey key{IpProtocol::tcp,
-                    {stack::from_lwip(pcb->remote_ip), pcb->remote_port},
-                    {stack::from_lwip(pcb->local_ip), pcb->local_port}};
+  const FlowKey key = stack::guest_tcp_key(pcb);
   auto* flow = static_cast<TcpFlow*>(table_.find(key));
   if (flow == nullptr || flow->state() != TcpFlow::State::handshaking) {
     tcp_abort(pcb);  // no approved dial for this 4-tuple (it timed out, or the guest was detached)
