@@ -88,40 +88,35 @@ scenario_ping() {
 # --- 5, 11: bulk transfers both ways -----------------------------------------------------------------------
 
 scenario_bulk() {
-  local mib=${BULK_MIB:-100} data="$TMP/data.bin" up="$TMP/up.bin" down="$TMP/down.bin" start ms server
+  local mib=${BULK_MIB:-100} data="$TMP/data.bin" up="$TMP/up.bin" down="$TMP/down.bin"
   make_random_file "$data" "$mib"
   local want
   want=$(sha_of "$data")
-
   # guest -> host: a one-shot socat on the host's loopback writes what it receives to a file.
-  spawn "$NS_VZ" bulk-up-server socat -u "TCP-LISTEN:5001,bind=$HOST_LO_BIND,reuseaddr" "CREATE:$up"
-  server=$SPAWNED
-  wait_for "upload server" 10 listening "$NS_VZ" tcp 5001
-  cpu_mark
-  start=$(now_ms)
-  in_guest timeout 120 socat -u "OPEN:$data,rdonly" "TCP:$GATEWAY:5001" 2>"$TMP/socat.err" ||
-    fail "upload of $mib MiB: $(cat "$TMP/socat.err")"
-  wait_for "upload server to finish" 30 not_running "$server"
-  ms=$(($(now_ms) - start))
-  [ "$(sha_of "$up")" = "$want" ] || fail "upload: sha256 differs ($(stat -c %s "$up") of $((mib << 20)) bytes arrived)"
-  log "guest->host $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms")); $(cpu_used)"
-  rm -f "$up"
-
+  bulk_one_way upload "guest->host" 5001 "TCP-LISTEN:5001,bind=$HOST_LO_BIND,reuseaddr" "CREATE:$up" \
+    "OPEN:$data,rdonly" "TCP:$GATEWAY:5001" "$up"
   # host -> guest: a one-shot socat on the host's loopback sends the file.
-  spawn "$NS_VZ" bulk-down-server socat -u "OPEN:$data,rdonly" "TCP-LISTEN:5002,bind=$HOST_LO_BIND,reuseaddr"
+  bulk_one_way download "host->guest" 5002 "OPEN:$data,rdonly" "TCP-LISTEN:5002,bind=$HOST_LO_BIND,reuseaddr" \
+    "TCP:$GATEWAY:5002" "CREATE:$down" "$down"
+  rm -f "$data"
+  pass "$mib MiB each way with equal sha256 ($FRAMING, mtu $MTU)"
+}
+
+# One timed transfer of scenario_bulk ($mib MiB whose sha256 is $want): the host's one-shot socat copies $4 to $5
+# (listening on port $3), the guest's copies $6 to $7, and the file $8 that arrived must hash to $want.
+bulk_one_way() {
+  local what=$1 direction=$2 port=$3 server start ms
+  spawn "$NS_VZ" "bulk-$what-server" socat -u "$4" "$5"
   server=$SPAWNED
-  wait_for "download server" 10 listening "$NS_VZ" tcp 5002
+  wait_for "$what server" 10 listening "$NS_VZ" tcp "$port"
   cpu_mark
   start=$(now_ms)
-  in_guest timeout 120 socat -u "TCP:$GATEWAY:5002" "CREATE:$down" 2>"$TMP/socat.err" ||
-    fail "download of $mib MiB: $(cat "$TMP/socat.err")"
+  in_guest timeout 120 socat -u "$6" "$7" 2>"$TMP/socat.err" || fail "$what of $mib MiB: $(cat "$TMP/socat.err")"
+  wait_for "$what server to finish" 30 not_running "$server"
   ms=$(($(now_ms) - start))
-  wait_for "download server to finish" 30 not_running "$server"
-  [ "$(sha_of "$down")" = "$want" ] ||
-    fail "download: sha256 differs ($(stat -c %s "$down") of $((mib << 20)) bytes arrived)"
-  log "host->guest $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms")); $(cpu_used)"
-  rm -f "$down" "$data"
-  pass "$mib MiB each way with equal sha256 ($FRAMING, mtu $MTU)"
+  [ "$(sha_of "$8")" = "$want" ] || fail "$what: sha256 differs ($(stat -c %s "$8") of $((mib << 20)) bytes arrived)"
+  log "$direction $mib MiB in $ms ms ($(rate $((mib << 20)) "$ms")); $(cpu_used)"
+  rm -f "$8"
 }
 
 not_running() { ! kill -0 "$1" 2>/dev/null; }

@@ -99,20 +99,10 @@ TEST_F(VirtioStreamListener, QueueStorageGoesBackOnceTheBacklogHasDrained) {
   if (!app::heap_in_use()) GTEST_SKIP() << "this allocator does not say how much it has handed out";
   UniqueFd qemu = client_socket(SOCK_STREAM, {}, path);
   ASSERT_TRUE(run_until(io, [&] { return events.attached.size() == 1; }));
-  GuestPort& port = events.port(events.attached[0]);
-  const std::optional<std::size_t> before = app::heap_in_use();  // the port and its buffers made
   const Bytes frame = make_frame(1514, 5);
-  const std::size_t accepted = kMaxPortQueueBytes / (frame.size() + 4);
-  for (std::size_t i = 0; i < accepted; ++i) ASSERT_TRUE(port.send_frame(frame));
-  EXPECT_GE(app::heap_in_use().value(), *before + kMaxPortQueueBytes);  // the backlog, before the reader reads
-  EXPECT_EQ(receive_bytes(io, qemu.get(), accepted * (frame.size() + 4)).size(), accepted * (frame.size() + 4));
-  ASSERT_TRUE(run_until(io, [&] { return counters.frames_out == accepted; }));
-  // Emptied just now: the storage stays for a while (a busy link reuses it) ...
-  EXPECT_GE(app::heap_in_use().value(), *before + kMaxPortQueueBytes);
-  // ... and goes back once the queue has stayed empty for kPortQueueIdleRelease.
-  EXPECT_TRUE(run_until(
-      io, [&] { return app::heap_in_use().value() < *before + kPortQueueKeptBytes; }, 3s))
-      << app::heap_in_use().value() - *before << " bytes more than before the backlog";
+  expect_queue_storage_goes_back(io, events.port(events.attached[0]), counters, frame, 4, [&](std::size_t accepted) {
+    EXPECT_EQ(receive_bytes(io, qemu.get(), accepted * (frame.size() + 4)).size(), accepted * (frame.size() + 4));
+  });
 }
 
 TEST_F(VirtioStreamListener, OversizedFrameSkippedConnectionStays) {

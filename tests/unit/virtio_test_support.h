@@ -1,5 +1,6 @@
 // Helpers for the virtio socket-level unit tests: a temp dir, a loop runner that waits on a condition with a
-// timeout, a PortEvents recorder, frame builders and small client-socket helpers. Test-only.
+// timeout, a PortEvents recorder, frame builders, small client-socket helpers and the output queue's storage check
+// both framings share. Test-only.
 #pragma once
 
 #include <sys/socket.h>
@@ -17,9 +18,12 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <asio/io_context.hpp>
 
+#include "app/process_resources.h"
 #include "virtio/guest_port.h"
+#include "virtio/port_base.h"
 #include "virtio/unix_socket.h"
 
 namespace vznet::virtio::testing {
@@ -172,6 +176,28 @@ inline Bytes receive_bytes(asio::io_context& io, int fd, std::size_t count) {
     return eof || got.size() >= count;
   });
   return got;
+}
+
+/// Fills `port`'s output queue to its limit with `frame` (taking `wire_overhead` more bytes each in the queue),
+/// lets `drain` read the `accepted` frames on the peer's side, and checks that the queue's storage stays while the
+/// link is busy and goes back to the allocator once the queue has stayed empty for kPortQueueIdleRelease. Called
+/// right after the port attached: the heap figure it starts from counts the port and its buffers.
+inline void expect_queue_storage_goes_back(asio::io_context& io, GuestPort& port, const LinkCounters& counters,
+                                           const Bytes& frame, std::size_t wire_overhead,
+                                           const std::function<void(std::size_t accepted)>& drain) {
+  const std::optional<std::size_t> before = app::heap_in_use();
+  ASSERT_TRUE(before);
+  const std::size_t accepted = kMaxPortQueueBytes / (frame.size() + wire_overhead);
+  for (std::size_t i = 0; i < accepted; ++i) ASSERT_TRUE(port.send_frame(frame));
+  EXPECT_GE(app::heap_in_use().value(), *before + kMaxPortQueueBytes);  // the backlog, before the peer reads
+  drain(accepted);
+  ASSERT_TRUE(run_until(io, [&] { return counters.frames_out == accepted; }));
+  // Emptied just now: the storage stays for a while (a busy link reuses it) ...
+  EXPECT_GE(app::heap_in_use().value(), *before + kMaxPortQueueBytes);
+  // ... and goes back once the queue has stayed empty for kPortQueueIdleRelease.
+  EXPECT_TRUE(run_until(
+      io, [&] { return app::heap_in_use().value() < *before + kPortQueueKeptBytes; }, 3s))
+      << app::heap_in_use().value() - *before << " bytes more than before the backlog";
 }
 
 }  // namespace vznet::virtio::testing

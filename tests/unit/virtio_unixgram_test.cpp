@@ -153,20 +153,12 @@ TEST_F(VirtioUnixgram, QueueStorageGoesBackOnceTheBacklogHasDrained) {
   UniqueFd qemu = guest("qemu.sock");
   ASSERT_TRUE(send_message(io, qemu.get(), make_frame(60, 1), path));
   ASSERT_TRUE(run_until(io, [&] { return events.attached.size() == 1; }));
-  GuestPort& port = events.port(events.attached[0]);
-  const std::optional<std::size_t> before = app::heap_in_use();  // the port and its buffers made
-  const Bytes frame = make_frame(1514, 2);
-  const std::size_t accepted = kMaxPortQueueBytes / frame.size();
-  for (std::size_t i = 0; i < accepted; ++i) ASSERT_TRUE(port.send_frame(frame));
-  EXPECT_GE(app::heap_in_use().value(), *before + kMaxPortQueueBytes);  // the backlog, before the peer reads
-  for (std::size_t i = 0; i < accepted; ++i) ASSERT_TRUE(receive_message(io, qemu.get())) << "frame " << i;
-  ASSERT_TRUE(run_until(io, [&] { return counters.frames_out == accepted; }));
-  // Emptied just now: the storage stays for a while (a busy link reuses it) ...
-  EXPECT_GE(app::heap_in_use().value(), *before + kMaxPortQueueBytes);
-  // ... and goes back once the queue has stayed empty for kPortQueueIdleRelease.
-  EXPECT_TRUE(run_until(
-      io, [&] { return app::heap_in_use().value() < *before + kPortQueueKeptBytes; }, 3s))
-      << app::heap_in_use().value() - *before << " bytes more than before the backlog";
+  expect_queue_storage_goes_back(io, events.port(events.attached[0]), counters, make_frame(1514, 2), 0,
+                                 [&](std::size_t accepted) {
+                                   for (std::size_t i = 0; i < accepted; ++i) {
+                                     ASSERT_TRUE(receive_message(io, qemu.get())) << "frame " << i;
+                                   }
+                                 });
 }
 
 TEST_F(VirtioUnixgram, PeerSocketGoneDetachesThePort) {
