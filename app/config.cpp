@@ -202,6 +202,9 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--dhcp-range", dhcp_range_text, "Addresses DHCP hands out (default: the subnet after the gateway)")
       ->type_name("FIRST-LAST");
   cli.add_option("--dhcp-static", dhcp_static_texts, "Reserve an address for a MAC (repeatable)")->type_name("MAC=IP");
+  cli.add_flag("--dhcp-only", config.dhcp_only,
+               "Guests may use only addresses DHCP or --dhcp-static gave them (default: a guest with a static "
+               "address gets it bound to its MAC when it first uses it, if free)");
   cli.add_option("--lease-time", lease_time, "DHCP lease time in seconds")
       ->capture_default_str()
       ->check(CLI::Range(60u, 365u * 86400u));

@@ -45,6 +45,9 @@ struct Config {
   std::string policy_file;
   /// --allow-guest-traffic: guests on one vznet may reach each other on the link (spoofing rules still hold).
   bool allow_guest_traffic = false;
+  /// --dhcp-only: a guest may use only an address DHCP gave it or --dhcp-static reserves; by default a guest with
+  /// no address takes a free one by using it (a static configuration).
+  bool dhcp_only = false;
 
   Ipv4Address gateway() const { return stack::gateway_of(subnet); }
   Ipv4Address first_guest() const { return subnet.host(2); }

@@ -87,8 +87,8 @@ Runtime::Runtime(const Config& config) : config_(config) {
   stack_config.subnet = config_.subnet;
   stack_config.gateway = config_.gateway();
   stack_config.mtu = config_.mtu;
-  guard_ = std::make_unique<stack::GuestGuard>(
-      stack::GuardConfig{stack_config.subnet, stack_config.gateway, stack_config.gateway_mac, config_.dhcp.statics});
+  guard_ = std::make_unique<stack::GuestGuard>(stack::GuardConfig{
+      stack_config.subnet, stack_config.gateway, stack_config.gateway_mac, config_.dhcp.statics, !config_.dhcp_only});
   stack_ = std::make_unique<stack::Stack>(
       io_, stack_config,
       [this](virtio::Frame frame) {
@@ -108,10 +108,18 @@ Runtime::Runtime(const Config& config) : config_(config) {
 
 std::optional<Ipv4Address> Runtime::first_leased_guest() const {
   if (!dhcp_) return std::nullopt;
+  std::optional<Ipv4Address> first;
   for (const stack::Lease& lease : dhcp_->lease_snapshot()) {  // by address
-    if (lease.state == stack::LeaseState::bound) return lease.address;
+    if (lease.state == stack::LeaseState::bound || lease.state == stack::LeaseState::in_use) {
+      first = lease.address;
+      break;
+    }
   }
-  return std::nullopt;
+  // A guest with a static address outside the DHCP range is the guard's alone (the pool records only its range).
+  for (const stack::GuardedPort& port : guard_->ports()) {
+    if (port.in_use && (!first || *port.in_use < *first)) first = port.in_use;
+  }
+  return first;
 }
 
 Runtime::~Runtime() {
@@ -119,6 +127,7 @@ Runtime::~Runtime() {
   for (auto& listener : listeners_) listener->close();
   listeners_.clear();
   dns_.reset();
+  guard_->set_address_claims(nullptr);  // the switch may still report detaches: the pool is gone
   dhcp_.reset();
   publisher_.reset();
   forwarder_.reset();
@@ -158,6 +167,7 @@ void Runtime::start() {
   // The in-stack services start once the sockets are ours, so a failed start says one thing only.
   try {
     dhcp_ = std::make_unique<stack::DhcpServer>(*stack_, config_.dhcp, dhcp_counters_);
+    guard_->set_address_claims(dhcp_.get());
     dns_ = std::make_unique<dns::DnsServer>(io_, *stack_, forwarder_->flows(), config_.dns);
   } catch (...) {
     close_listeners();

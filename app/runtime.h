@@ -42,7 +42,7 @@ class Runtime final {
   stack::Stack& stack() { return *stack_; }
   forward::Forwarder& forwarder() { return *forwarder_; }
   forward::PortPublisher& publisher() { return *publisher_; }
-  /// The address of the first guest (lowest address) holding a bound DHCP lease.
+  /// The lowest address a guest holds by a bound DHCP lease or uses as its static address (bind on first use).
   std::optional<Ipv4Address> first_leased_guest() const;
   const virtio::LinkCounters& link_counters() const { return link_counters_; }
   const stack::StackCounters& stack_counters() const { return stack_counters_; }

@@ -17,10 +17,16 @@ LeaseState state_at(const Lease& lease, DhcpTime now) {
   return lease.state;
 }
 
-/// Offered or bound, and not past its time: the lease is its MAC's, whatever identifier others send.
+/// Offered or bound and not past its time, or in use: the address is its MAC's, whatever identifier others send.
 bool live(const Lease& lease, DhcpTime now) {
   const LeaseState state = state_at(lease, now);
-  return state == LeaseState::offered || state == LeaseState::bound;
+  return state == LeaseState::offered || state == LeaseState::bound || state == LeaseState::in_use;
+}
+
+/// Bound or in use: a client asking again keeps it (a DISCOVER does not turn it back into an offer).
+bool held(const Lease& lease, DhcpTime now) {
+  const LeaseState state = state_at(lease, now);
+  return state == LeaseState::bound || state == LeaseState::in_use;
 }
 
 bool quarantine_over(const Lease& lease, DhcpTime now) {
@@ -178,7 +184,7 @@ std::optional<Ipv4Address> LeasePool::offer(const DhcpClient& asking, std::optio
   const DhcpClient client = as_seen(asking, now);
   auto hold = [&](Ipv4Address address) {
     Lease& lease = claim(address, client);
-    if (state_at(lease, now) != LeaseState::bound) {  // a bound client asking again keeps its lease
+    if (!held(lease, now)) {
       lease.state = LeaseState::offered;
       lease.expires = now + kOfferHold;
     }
@@ -249,6 +255,28 @@ void LeasePool::withdraw_offer(const DhcpClient& client, DhcpTime now) {
   lease->state = LeaseState::released;
   lease->expires = now;
   nothing_released_before_ = DhcpTime{};
+}
+
+AddressClaim LeasePool::use(const base::MacAddress& mac, Ipv4Address address, DhcpTime now) {
+  forget_ended_quarantines(now);
+  if (auto s = static_by_address_.find(address); s != static_by_address_.end()) {
+    return {s->second == mac, s->second};
+  }
+  if (!in_pool(address)) return {true, mac};
+  if (auto it = records_.find(address.value); it != records_.end() && it->second.mac != mac && live(it->second, now)) {
+    return {false, it->second.mac};
+  }
+  Lease& lease = claim(address, DhcpClient{mac, {}, {}});
+  lease.state = LeaseState::in_use;
+  lease.expires = DhcpTime::max();
+  return {true, mac};
+}
+
+void LeasePool::end_use(const base::MacAddress& mac, Ipv4Address address, DhcpTime now) {
+  auto it = records_.find(address.value);
+  if (it == records_.end() || it->second.mac != mac || it->second.state != LeaseState::in_use) return;
+  it->second.state = LeaseState::bound;
+  it->second.expires = now + config_.lease_time;
 }
 
 std::vector<Lease> LeasePool::snapshot(DhcpTime now) const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/mac_address.h"
+#include "stack/address_claims.h"
 #include "stack/dhcp_config.h"
 
 namespace vznet::stack {
@@ -45,10 +46,12 @@ struct DhcpClient {
 ///   released --offer/bind by the same client--> offered/bound (the address stays with its last client)
 ///   released --offer to another client, when no never-used address is left--> offered (new owner)
 ///   offered/bound --decline--> declined (no owner) --quarantine ends--> forgotten (never-used again)
+///   (none)/released/declined --use--> in_use (a static guest's address: no end while its port is attached)
+///   in_use --end_use--> bound (for a lease time); in_use --REQUEST by its MAC--> bound, as any lease
 /// Expiry is computed from `expires` at each call, so a bound lease past its time reads as released.
-enum class LeaseState : std::uint8_t { offered, bound, released, declined, count_ };
+enum class LeaseState : std::uint8_t { offered, bound, released, declined, in_use, count_ };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(LeaseState::count_)> kLeaseStateNames{
-    "offered", "bound", "released", "declined"};
+    "offered", "bound", "released", "declined", "in_use"};
 static_assert(!kLeaseStateNames.back().empty(), "every LeaseState needs a name");
 
 /// One address's record.
@@ -58,7 +61,7 @@ struct Lease {
   std::vector<std::uint8_t> client_id;
   std::string hostname;
   LeaseState state = LeaseState::offered;
-  DhcpTime expires{};  ///< offered: end of the hold; bound: end of the lease; declined: end of quarantine
+  DhcpTime expires{};  ///< offered: end of the hold; bound: end of the lease; declined: end of quarantine; in_use: none
   bool is_static = false;
 };
 
@@ -86,6 +89,13 @@ class LeasePool {
   bool decline(const DhcpClient& client, Ipv4Address address, DhcpTime now);
   /// The client took another server's offer: its offered address is released.
   void withdraw_offer(const DhcpClient& client, DhcpTime now);
+  /// A guest with a static configuration uses `address` (bind on first use; see address_claims.h). In the pool's
+  /// range, granted unless another MAC's live lease, offer, use or reservation holds it; the address is then the
+  /// MAC's (in_use, any other record of the MAC ends) until end_use(). Outside the range the pool hands nothing
+  /// out: granted unless it is another MAC's reservation, and nothing is recorded.
+  AddressClaim use(const base::MacAddress& mac, Ipv4Address address, DhcpTime now);
+  /// The guest using `address` is gone: its in_use record becomes a lease of the MAC for the lease time.
+  void end_use(const base::MacAddress& mac, Ipv4Address address, DhcpTime now);
 
   /// The live lease (offered or bound) of another MAC that `client`'s identifier names, if any: offer() and
   /// bind() then ignore the identifier. For the server's counters and logs.

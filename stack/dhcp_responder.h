@@ -37,6 +37,12 @@ class DhcpResponder {
   /// DhcpEvent::foreign_client_id), and a RELEASE, DECLINE or INFORM about it is a counted drop.
   std::optional<DhcpOutgoing> handle(std::span<const std::uint8_t> payload, Ipv4Address source, DhcpTime now);
 
+  /// Bind on first use (see address_claims.h): the pool decides.
+  AddressClaim use(const base::MacAddress& mac, Ipv4Address address, DhcpTime now) {
+    return pool_.use(mac, address, now);
+  }
+  void end_use(const base::MacAddress& mac, Ipv4Address address, DhcpTime now) { pool_.end_use(mac, address, now); }
+
   const LeasePool& leases() const { return pool_; }
   const DhcpConfig& config() const { return config_; }
 

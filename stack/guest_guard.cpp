@@ -148,7 +148,7 @@ GuestGuard::Decision GuestGuard::decide(virtio::PortId port, PortState& state, v
   const ByteSpan payload = frame.subspan(kEthernetHeader);
   switch (base::load_be16(frame, 12)) {
     case kEtherTypeIpv4: return decide_ipv4(port, state, payload);
-    case kEtherTypeArp: return decide_arp(state, payload);
+    case kEtherTypeArp: return decide_arp(port, state, payload);
     default: return {Admission::stack_only};
   }
 }
@@ -173,9 +173,56 @@ GuestGuard::Decision GuestGuard::decide_ipv4(virtio::PortId port, PortState& sta
       }
     }
   }
-  if (!state.has_address()) return {Admission::drop, GuardDrop::no_lease};
+  if (!state.has_address()) return take_address(port, state, view->source);
   if (!state.owns(view->source)) return {Admission::drop, GuardDrop::ip_spoof};
   return {Admission::forward};
+}
+
+GuestGuard::Decision GuestGuard::take_address(virtio::PortId port, PortState& state, Ipv4Address address) {
+  if (!config_.bind_on_first_use) {
+    address_log_.log(spdlog::level::warn, "guest port {} ({}) used {} with no DHCP lease (--dhcp-only): dropped", port,
+                     base::format_mac(*state.mac), address.to_string());
+    return {Admission::drop, GuardDrop::no_lease};
+  }
+  const Ipv4Subnet& subnet = config_.subnet;
+  if (!subnet.contains(address) || address == config_.gateway || address == subnet.network ||
+      address == subnet.broadcast()) {
+    address_log_.log(spdlog::level::warn, "guest port {} ({}) used {}, which no guest may have on {}: dropped", port,
+                     base::format_mac(*state.mac), address.to_string(), subnet.to_string());
+    return {Admission::drop, GuardDrop::address_unusable};
+  }
+  std::optional<base::MacAddress> holder = other_holder(address, port, *state.mac);
+  if (!holder && claims_ != nullptr) {
+    const AddressClaim claim = claims_->claim(*state.mac, address);
+    if (!claim.granted) holder = claim.holder;
+  }
+  if (holder) {
+    address_log_.log(spdlog::level::warn, "guest port {} ({}) used {}, bound to MAC {}: dropped", port,
+                     base::format_mac(*state.mac), address.to_string(), base::format_mac(*holder));
+    return {Admission::drop, GuardDrop::address_taken};
+  }
+  state.in_use = address;
+  address_log_.log(spdlog::level::info, "guest port {}: {} (used without DHCP) bound to MAC {}", port,
+                   address.to_string(), base::format_mac(*state.mac));
+  return {Admission::forward};
+}
+
+std::optional<base::MacAddress> GuestGuard::other_holder(Ipv4Address address, virtio::PortId port,
+                                                         const base::MacAddress& mac) const {
+  for (const auto& [id, other] : ports_) {
+    if (id != port && other.mac && other.owns(address)) return other.mac;
+  }
+  for (const DhcpStatic& s : config_.statics) {
+    if (s.address == address && s.mac != mac) return s.mac;
+  }
+  return std::nullopt;
+}
+
+void GuestGuard::port_detached(virtio::PortId port) {
+  auto it = ports_.find(port);
+  if (it == ports_.end()) return;
+  if (it->second.in_use && claims_ != nullptr) claims_->end_use(*it->second.mac, *it->second.in_use);
+  ports_.erase(it);
 }
 
 GuestGuard::Decision GuestGuard::decide_dhcp_client(virtio::PortId port, PortState& state, Ipv4Address source,
@@ -199,15 +246,16 @@ GuestGuard::Decision GuestGuard::decide_dhcp_client(virtio::PortId port, PortSta
                           named ? named->to_string() : std::string{"no address"});
       return {Admission::drop, GuardDrop::dhcp_not_holder};
     }
-    if (*type != dhcp::MessageType::inform && state.leased == named) {
+    if (*type != dhcp::MessageType::inform && (state.leased == named || state.in_use == named)) {
       spdlog::debug("guest port {}: {} gives up {}", port, dhcp::to_string(*type), named->to_string());
-      state.leased.reset();
+      if (state.leased == named) state.leased.reset();
+      if (state.in_use == named) state.in_use.reset();  // the pool's record went with the message
     }
   }
   return {Admission::stack_only};  // the DHCP server is the stack's; other guests have no business with it
 }
 
-GuestGuard::Decision GuestGuard::decide_arp(const PortState& state, ByteSpan arp) const {
+GuestGuard::Decision GuestGuard::decide_arp(virtio::PortId port, PortState& state, ByteSpan arp) {
   if (arp.size() < kArpEthernetIpv4 || base::load_be16(arp, 0) != 1 || base::load_be16(arp, 2) != kEtherTypeIpv4 ||
       arp[4] != 6 || arp[5] != 4) {
     return {Admission::drop, GuardDrop::malformed};
@@ -216,6 +264,7 @@ GuestGuard::Decision GuestGuard::decide_arp(const PortState& state, ByteSpan arp
   if (base::mac_at(arp, 8) != *state.mac) return {Admission::drop, GuardDrop::arp_spoof};
   // Sender IP 0.0.0.0 is an RFC 5227 probe, which claims nothing; only a request can be one.
   const bool claims_nothing = sender.is_unspecified() && base::load_be16(arp, 6) == kArpRequest;
+  if (!claims_nothing && !state.has_address()) return take_address(port, state, sender);
   if (!claims_nothing && !state.owns(sender)) return {Admission::drop, GuardDrop::arp_spoof};
   return {Admission::forward};
 }
@@ -250,10 +299,13 @@ void GuestGuard::snoop_dhcp_reply(virtio::PortId port, PortState& state, ByteSpa
   // An ACK to an INFORM carries no yiaddr; an address outside the subnet is nothing the server would give.
   if (type != dhcp::MessageType::ack || address.is_unspecified() || !config_.subnet.contains(address)) return;
   for (auto& [id, other] : ports_) {
-    if (id != port && other.leased == address) other.leased.reset();
+    if (id == port) continue;
+    if (other.leased == address) other.leased.reset();
+    if (other.in_use == address) other.in_use.reset();
   }
   if (state.leased != address) spdlog::debug("guest port {}: leased {}", port, address.to_string());
   state.leased = address;
+  state.in_use.reset();  // the pool turned the address it used into this lease, or this lease replaces it
 }
 
 bool GuestGuard::mac_in_use(const base::MacAddress& mac, virtio::PortId except) const {
@@ -271,7 +323,9 @@ std::optional<Ipv4Address> GuestGuard::reservation(const base::MacAddress& mac) 
 std::vector<GuardedPort> GuestGuard::ports() const {
   std::vector<GuardedPort> out;
   out.reserve(ports_.size());
-  for (const auto& [id, state] : ports_) out.push_back(GuardedPort{id, state.mac, state.leased, state.reserved});
+  for (const auto& [id, state] : ports_) {
+    out.push_back(GuardedPort{id, state.mac, state.leased, state.reserved, state.in_use});
+  }
   return out;
 }
 

@@ -2,12 +2,16 @@
 # Guest isolation scenarios: two guests on one vznet, each with a DHCP lease (scenarios_dhcp.sh's two-guest
 # set-up: guest A in NS_GUEST, guest B in NS_GUEST2). Guest B attacks guest A (takes its IP, announces it by
 # gratuitous ARP, connects to the host as A, sends DHCP server replies, takes A's MAC) while A moves data;
-# none of it passes, A's transfer is intact, and the counters show the drops.
+# none of it passes, A's transfer is intact, and the counters show the drops. Then guests with static
+# addresses: A configures one by hand and is served (bind on first use); B cannot use it, and DHCP skips it;
+# under --dhcp-only A is refused.
 
 # shellcheck disable=SC2086  # the flag lists are meant to split
 {
   register_scenario isolation_spoofing custom $DHCP_FLAGS
   register_scenario isolation_guest_traffic custom $DHCP_FLAGS --allow-guest-traffic
+  register_scenario static_address custom $DHCP_FLAGS
+  register_scenario static_address_dhcp_only custom $DHCP_FLAGS --dhcp-only
 }
 
 isolation_setup() {
@@ -106,4 +110,69 @@ scenario_isolation_guest_traffic() {
   b_poses_as_a 32 " with --allow-guest-traffic"
   curl_from "$NS_GUEST"
   pass "--allow-guest-traffic: the guests ping each other; B still cannot pose as A ($FRAMING)"
+}
+
+# --- guests with static addresses ----------------------------------------------------------------------------
+
+STATIC_IP=192.168.64.3  # the first address the DHCP pool would hand out (lib.sh reserves .2): the pool must skip it
+
+static_setup() {
+  VZNET_FLAGS+=(--api "/tmp/vze2e-api-$$.sock")
+  setup_dhcp_two_guests
+}
+setup_static_address() { static_setup; }
+setup_static_address_dhcp_only() { static_setup; }
+
+# static_configure NS: the tap in NS gets STATIC_IP and a default route by hand, as a guest's own config would.
+static_configure() {
+  ip -n "$1" addr add "$STATIC_IP/24" dev "$TAP" || fail "ip addr add $STATIC_IP in $1"
+  ip -n "$1" route add default via "$GATEWAY" || fail "default route in $1"
+}
+
+# leases_entry ADDRESS: "MAC STATE" of ADDRESS in GET /leases, or nothing.
+leases_entry() {
+  curl -sS --max-time 5 --unix-socket "/tmp/vze2e-api-$$.sock" http://vznet/leases |
+    "$PY" -c "import json,sys
+for l in json.load(sys.stdin):
+    if l['address'] == sys.argv[1]: print(l['mac'], l['state'])" "$1"
+}
+
+scenario_static_address() {
+  static_configure "$NS_GUEST"
+  curl_from "$NS_GUEST"
+  in_guest timeout 10 ping -n -c 2 -i 0.2 -W 2 "$GATEWAY" >/dev/null || fail "the static guest cannot ping $GATEWAY"
+  vznet_logged "$STATIC_IP \\(used without DHCP\\) bound to MAC $DHCP_MAC1" || fail "vznet did not log the binding"
+  [ "$(leases_entry "$STATIC_IP")" = "$DHCP_MAC1 in_use" ] ||
+    fail "GET /leases: $STATIC_IP is '$(leases_entry "$STATIC_IP")', expected '$DHCP_MAC1 in_use'"
+
+  # Guest B, with no address either, configures the same one: nothing of it passes, and the log says whose it is.
+  static_configure "$NS_GUEST2"
+  if in_b timeout 8 curl -sS --max-time 3 -o /dev/null "http://$GATEWAY:8080/index.html" 2>/dev/null; then
+    fail "guest B reached the host from the address guest A uses"
+  fi
+  wait_for "address_taken drops" 5 guard_dropped_some address_taken
+  vznet_logged "used $STATIC_IP, bound to MAC $DHCP_MAC1: dropped" || fail "vznet did not log whose address it is"
+  in_b ip addr flush dev "$TAP"
+
+  # B asks DHCP instead: the pool skips the address in use.
+  udhcpc_once "$NS_GUEST2" b
+  local ip_b
+  ip_b=$(event_field "$BOUND_LINE" ip)
+  [ "$ip_b" != "$STATIC_IP" ] || fail "DHCP handed guest B the address guest A uses"
+  curl_from "$NS_GUEST2"
+  curl_from "$NS_GUEST"  # A is unaffected
+  pass "a static guest is served and keeps its address; B was refused it (address_taken) and leased $ip_b ($FRAMING)"
+}
+
+scenario_static_address_dhcp_only() {
+  static_configure "$NS_GUEST"
+  if in_guest timeout 8 curl -sS --max-time 3 -o /dev/null "http://$GATEWAY:8080/index.html" 2>/dev/null; then
+    fail "a static guest reached the host under --dhcp-only"
+  fi
+  wait_for "no_lease drops" 5 guard_dropped_some no_lease
+  [ -z "$(leases_entry "$STATIC_IP")" ] || fail "GET /leases lists $STATIC_IP under --dhcp-only"
+  in_guest ip addr flush dev "$TAP"
+  udhcpc_once "$NS_GUEST" a
+  curl_from "$NS_GUEST"
+  pass "--dhcp-only: the static guest was refused (no_lease) until DHCP gave it an address ($FRAMING)"
 }

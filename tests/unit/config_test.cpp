@@ -32,6 +32,7 @@ TEST(Config, DefaultsMatchAppleNat) {
   EXPECT_EQ(outcome.config->mtu, 1500);
   EXPECT_TRUE(outcome.config->listen.empty());
   EXPECT_FALSE(outcome.config->exit_on_disconnect);
+  EXPECT_FALSE(outcome.config->dhcp_only) << "static guests are served unless --dhcp-only";
 }
 
 TEST(Config, AcceptsEveryFlag) {
@@ -94,7 +95,7 @@ TEST(Config, DhcpAndDnsFlags) {
   auto outcome =
       parse({"--dhcp-range", "192.168.64.10-192.168.64.99", "--dhcp-static", "52:54:00:AA:bb:01=192.168.64.5",
              "--lease-time", "600", "--dns-search", "Corp.Example.", "--dns-upstream", "10.77.0.2", "--dns-upstream",
-             "10.77.0.3:5353", "--dns-record", "DB.vz.internal=192.168.64.1"});
+             "10.77.0.3:5353", "--dns-record", "DB.vz.internal=192.168.64.1", "--dhcp-only"});
   ASSERT_TRUE(outcome.config) << outcome.message;
   const Config& c = *outcome.config;
   EXPECT_EQ(c.dhcp.effective_range().first, (Ipv4Address{192, 168, 64, 10}));
@@ -102,6 +103,7 @@ TEST(Config, DhcpAndDnsFlags) {
   ASSERT_EQ(c.dhcp.statics.size(), 1u);
   EXPECT_EQ(c.dhcp.statics[0].mac, (base::MacAddress{0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01}));
   EXPECT_EQ(c.dhcp.lease_time, std::chrono::seconds(600));
+  EXPECT_TRUE(c.dhcp_only);
   EXPECT_EQ(c.dhcp.search_domains, std::vector<std::string>{"corp.example"});
   EXPECT_EQ(c.dhcp.dns_server, c.gateway());
   EXPECT_EQ(c.dhcp.mtu, 1500);

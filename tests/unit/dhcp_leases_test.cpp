@@ -1,6 +1,6 @@
 // Unit tests for the DHCP lease pool, with time moved by hand: offers and bindings, static reservations,
 // release and re-acquire, exhaustion, renewal, expiry, decline quarantine, client identifiers (and the theft of
-// a lease through one: issue 12).
+// a lease through one: issue 12), addresses guests use without DHCP (bind on first use).
 #include <gtest/gtest.h>
 
 #include "stack/dhcp_leases.h"
@@ -277,6 +277,70 @@ TEST_F(LeasePoolTest, LargePoolFloodStaysFast) {
     if (pool().offer(c, std::nullopt, now_)) ++offered;
   }
   EXPECT_EQ(offered, 65533u);  // 10.0.0.2 .. 10.0.255.254
+}
+
+TEST_F(LeasePoolTest, AnAddressInUseIsTheMacsAndOfferedToNoOtherClient) {
+  const AddressClaim claim = pool().use(client(1).mac, kFirst, now_);
+  EXPECT_TRUE(claim.granted);
+  ASSERT_TRUE(pool().find(kFirst, now_));
+  EXPECT_EQ(pool().find(kFirst, now_)->state, LeaseState::in_use);
+  EXPECT_EQ(pool().find(kFirst, now_ + 1000h)->state, LeaseState::in_use) << "no end while in use";
+  EXPECT_EQ(acquire(client(2)), kSecond) << "the pool skips it";
+  EXPECT_FALSE(pool().bind(client(3), kFirst, now_)) << "nor may another client REQUEST it";
+  const AddressClaim other = pool().use(client(3).mac, kFirst, now_);
+  EXPECT_FALSE(other.granted);
+  EXPECT_EQ(other.holder, client(1).mac);
+  EXPECT_TRUE(pool().use(client(1).mac, kFirst, now_).granted) << "the MAC's own, again";
+}
+
+TEST_F(LeasePoolTest, UseIsRefusedWhereAnotherMacHoldsTheAddress) {
+  config_.statics.push_back({client(9).mac, kThird});
+  EXPECT_EQ(acquire(client(1)), kFirst);
+  ASSERT_TRUE(pool().offer(client(2), std::nullopt, now_));  // kSecond, offered
+  for (const Ipv4Address held : {kFirst, kSecond, kThird}) {
+    const AddressClaim claim = pool().use(client(3).mac, held, now_);
+    EXPECT_FALSE(claim.granted) << held.to_string();
+  }
+  EXPECT_EQ(pool().use(client(3).mac, kThird, now_).holder, client(9).mac);
+  EXPECT_EQ(pool().find(kFirst, now_)->mac, client(1).mac);
+  EXPECT_TRUE(pool().use(client(3).mac, kFirst, now_ + 2h).granted) << "once the lease has ended";
+}
+
+TEST_F(LeasePoolTest, TheUsersLeaseAndOfferGoWithIt) {
+  EXPECT_EQ(acquire(client(1)), kFirst);
+  EXPECT_TRUE(pool().use(client(1).mac, kSecond, now_).granted);  // reconfigured with a static address
+  EXPECT_FALSE(pool().find(kFirst, now_)) << "one record a MAC";
+  EXPECT_EQ(pool().offer(client(1), std::nullopt, now_), kSecond) << "DHCP later offers the address it uses";
+  EXPECT_EQ(pool().find(kSecond, now_)->state, LeaseState::in_use) << "a DISCOVER does not turn it into an offer";
+  ASSERT_TRUE(pool().bind(client(1), kSecond, now_));
+  EXPECT_EQ(pool().find(kSecond, now_)->state, LeaseState::bound) << "a REQUEST makes it a lease like any other";
+}
+
+TEST_F(LeasePoolTest, EndOfUseLeavesALeaseForTheLeaseTime) {
+  ASSERT_TRUE(pool().use(client(1).mac, kFirst, now_).granted);
+  pool().end_use(client(2).mac, kFirst, now_);
+  EXPECT_EQ(pool().find(kFirst, now_)->state, LeaseState::in_use) << "only its MAC ends it";
+  pool().end_use(client(1).mac, kFirst, now_);
+  EXPECT_EQ(pool().find(kFirst, now_)->state, LeaseState::bound);
+  EXPECT_FALSE(pool().use(client(2).mac, kFirst, now_).granted) << "kept for the guest while it restarts";
+  EXPECT_EQ(pool().find(kFirst, now_ + config_.lease_time)->state, LeaseState::released);
+  EXPECT_TRUE(pool().use(client(2).mac, kFirst, now_ + config_.lease_time).granted);
+}
+
+TEST_F(LeasePoolTest, UseOutsideTheRangeRecordsNothing) {
+  const Ipv4Address outside{192, 168, 64, 200};
+  EXPECT_TRUE(pool().use(client(1).mac, outside, now_).granted);
+  EXPECT_FALSE(pool().find(outside, now_));
+  EXPECT_EQ(acquire(client(2)), kFirst);
+}
+
+TEST_F(LeasePoolTest, AQuarantinedAddressMayBeUsed) {
+  EXPECT_EQ(acquire(client(1)), kFirst);
+  ASSERT_TRUE(pool().decline(client(1), kFirst, now_));  // someone answered ARP for it: perhaps this guest
+  EXPECT_TRUE(pool().use(client(2).mac, kFirst, now_).granted);
+  EXPECT_EQ(pool().find(kFirst, now_)->state, LeaseState::in_use);
+  EXPECT_EQ(pool().find(kFirst, now_ + kDeclineQuarantine + 1s)->state, LeaseState::in_use)
+      << "the quarantine's end does not forget it";
 }
 
 TEST(DhcpConfig, ValidationNamesTheProblem) {

@@ -1,11 +1,14 @@
 // Unit tests for GuestGuard: MAC learning from the first frame, DHCP snooping (ACK by chaddr, NAK, RELEASE),
-// static reservations, what passes before and after a lease, ARP and DHCP server spoofing, IPv6 passing
-// uncounted, detach; and the guard behind a real PortSwitch with guest-to-guest traffic on. Frames built by hand.
+// static reservations, what passes before and after a lease (--dhcp-only), bind on first use (the default: a
+// static guest's address, granted by a fake pool), ARP and DHCP server spoofing, IPv6 passing uncounted, detach;
+// and the guard behind a real PortSwitch with guest-to-guest traffic on. Frames built by hand.
 #include "stack/guest_guard.h"
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stack/dhcp_message.h"
@@ -23,6 +26,7 @@ using virtio::PortId;
 
 constexpr MacAddress kMacA{0x02, 0, 0, 0, 0, 0x0a};
 constexpr MacAddress kMacB{0x02, 0, 0, 0, 0, 0x0b};
+constexpr MacAddress kMacC{0x02, 0, 0, 0, 0, 0x0c};
 constexpr MacAddress kMacStatic{0x02, 0, 0, 0, 0, 0x5e};
 constexpr MacAddress kBroadcastMac{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 constexpr MacAddress kMulticastMac{0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
@@ -120,10 +124,13 @@ Bytes dhcp_server(dhcp::MessageType type, const MacAddress& chaddr, Ipv4Address 
   return udp_frame(kBroadcastMac, src_mac, {src, 67}, {kAllOnes, 68}, payload);
 }
 
+/// The tests up to BehindASwitchWithGuestToGuestTraffic run in the strict mode (--dhcp-only): an address comes
+/// from DHCP or a reservation only. GuestGuardBindOnFirstUse below runs the default.
 struct GuestGuardTest : ::testing::Test {
   GuardConfig config = [] {
     GuardConfig c;
     c.statics.push_back({kMacStatic, kIpStatic});
+    c.bind_on_first_use = false;
     return c;
   }();
   GuestGuard guard{config};
@@ -203,7 +210,9 @@ TEST_F(GuestGuardTest, BeforeALeaseOnlyDhcpAndArpProbesPass) {
 
   EXPECT_EQ(from(1, arp_frame(kMacA, 1, kMacA, kIpA, kIpA)), Admission::drop) << "announcement, no lease";
   EXPECT_EQ(from(1, arp_frame(kMacA, 2, kMacA, kAny, kGateway)), Admission::drop) << "a reply is not a probe";
-  EXPECT_EQ(dropped(GuardDrop::arp_spoof), 2u);
+  EXPECT_EQ(dropped(GuardDrop::no_lease), 6u);
+  EXPECT_EQ(from(1, arp_frame(kMacA, 1, kMacB, kAny, kIpA)), Admission::drop) << "another sender MAC";
+  EXPECT_EQ(dropped(GuardDrop::arp_spoof), 1u);
 
   EXPECT_EQ(from(1, dhcp_client(kMacA, dhcp::MessageType::request, kIpB)), Admission::stack_only)
       << "a renewal of an address held before vznet restarted: only the DHCP server sees it, and decides";
@@ -475,6 +484,122 @@ TEST_F(GuestGuardTest, BehindASwitchWithGuestToGuestTraffic) {
 
   sw.port_detached(a);
   EXPECT_FALSE(port(1));
+}
+
+/// The DHCP pool as the guard sees it: grants an address to the first MAC that claims it, unless told otherwise.
+struct FakeClaims final : AddressClaims {
+  std::map<Ipv4Address, MacAddress> holders;
+  std::vector<std::pair<MacAddress, Ipv4Address>> ended;
+  AddressClaim claim(const MacAddress& mac, Ipv4Address address) override {
+    auto [it, inserted] = holders.emplace(address, mac);
+    return {inserted || it->second == mac, it->second};
+  }
+  void end_use(const MacAddress& mac, Ipv4Address address) override { ended.emplace_back(mac, address); }
+};
+
+struct GuestGuardBindOnFirstUse : GuestGuardTest {
+  FakeClaims claims;
+  GuestGuardBindOnFirstUse() {
+    config.bind_on_first_use = true;
+    guard = GuestGuard{config};
+    guard.set_address_claims(&claims);
+  }
+};
+
+TEST_F(GuestGuardBindOnFirstUse, AStaticGuestTakesAFreeAddressByUsingIt) {
+  EXPECT_EQ(from(1, ping(kMacA, kIpA)), Admission::forward);
+  ASSERT_TRUE(port(1));
+  EXPECT_EQ(port(1)->in_use, kIpA);
+  EXPECT_EQ(port(1)->address(), kIpA);
+  EXPECT_EQ(claims.holders.at(kIpA), kMacA) << "the pool was asked, for this MAC";
+  EXPECT_EQ(from(1, udp_frame(kGatewayMac, kMacA, {kIpA, 5000}, {kInternet, 53}, Bytes{1})), Admission::forward);
+  EXPECT_EQ(from(1, ping(kMacA, kIpB)), Admission::drop) << "one address a port";
+  EXPECT_EQ(dropped(GuardDrop::ip_spoof), 1u);
+  EXPECT_EQ(claims.holders.count(kIpB), 0u);
+}
+
+TEST_F(GuestGuardBindOnFirstUse, AnArpFromAStaticAddressBindsItToo) {
+  EXPECT_EQ(from(1, arp_frame(kMacA, 1, kMacA, kIpA, kGateway)), Admission::forward);  // who-has gateway tell A
+  EXPECT_EQ(port(1)->in_use, kIpA);
+  EXPECT_EQ(from(1, arp_frame(kMacA, 1, kMacA, kIpB, kGateway)), Admission::drop);
+  EXPECT_EQ(dropped(GuardDrop::arp_spoof), 1u);
+  EXPECT_EQ(from(1, arp_frame(kMacA, 1, kMacA, kAny, kIpB)), Admission::forward) << "a probe claims nothing";
+  EXPECT_EQ(port(1)->in_use, kIpA);
+}
+
+TEST_F(GuestGuardBindOnFirstUse, NoPortTakesAnAddressAnotherMacHolds) {
+  from(1, ping(kMacA, kIpA));  // in use by port 1
+  lease(3, kMacC, kIpB);       // leased to port 3
+  for (const Ipv4Address taken : {kIpA, kIpB, kIpStatic}) {
+    EXPECT_EQ(from(2, ping(kMacB, taken)), Admission::drop) << taken.to_string();
+    EXPECT_EQ(from(2, arp_frame(kMacB, 2, kMacB, taken, kGateway)), Admission::drop) << taken.to_string();
+  }
+  EXPECT_EQ(dropped(GuardDrop::address_taken), 6u);
+  EXPECT_FALSE(port(2)->address());
+  EXPECT_EQ(claims.holders.size(), 1u) << "the guard's own knowledge refused those before the pool was asked";
+  EXPECT_EQ(from(1, ping(kMacA, kIpA)), Admission::forward) << "the holder is unharmed";
+}
+
+TEST_F(GuestGuardBindOnFirstUse, ThePoolsRefusalIsADrop) {
+  claims.holders.emplace(kIpB, kMacC);  // offered or leased to a guest that is not attached now
+  EXPECT_EQ(from(2, ping(kMacB, kIpB)), Admission::drop);
+  EXPECT_EQ(dropped(GuardDrop::address_taken), 1u);
+  EXPECT_FALSE(port(2)->address());
+  EXPECT_EQ(from(2, ping(kMacB, kIpA)), Admission::forward) << "a free one is still the port's to take";
+}
+
+TEST_F(GuestGuardBindOnFirstUse, AddressesNoGuestMayHaveAreUnusable) {
+  const Ipv4Address network{192, 168, 64, 0};
+  const Ipv4Address broadcast{192, 168, 64, 255};
+  for (const Ipv4Address a : {kGateway, network, broadcast, kInternet, kAny}) {
+    EXPECT_EQ(from(1, ping(kMacA, a)), Admission::drop) << a.to_string();
+  }
+  EXPECT_EQ(from(1, arp_frame(kMacA, 2, kMacA, kGateway, kGateway)), Admission::drop) << "posing as the gateway";
+  EXPECT_EQ(dropped(GuardDrop::address_unusable), 6u);
+  EXPECT_FALSE(port(1)->address());
+  EXPECT_TRUE(claims.holders.empty());
+}
+
+TEST_F(GuestGuardBindOnFirstUse, DetachEndsTheUseWithThePool) {
+  from(1, ping(kMacA, kIpA));
+  guard.port_detached(1);
+  ASSERT_EQ(claims.ended.size(), 1u);
+  EXPECT_EQ(claims.ended[0], std::make_pair(kMacA, kIpA));
+  EXPECT_EQ(from(2, ping(kMacB, kIpA)), Admission::drop) << "the pool still holds it for A";
+  EXPECT_EQ(from(3, ping(kMacA, kIpA)), Admission::forward) << "A, back on a new port, gets it again";
+}
+
+TEST_F(GuestGuardBindOnFirstUse, ALeaseReplacesTheAddressInUse) {
+  from(1, ping(kMacA, kIpA));
+  guard.to_guest(1, dhcp_server(dhcp::MessageType::ack, kMacA, kIpA));
+  EXPECT_EQ(port(1)->leased, kIpA);
+  EXPECT_FALSE(port(1)->in_use);
+  guard.port_detached(1);
+  EXPECT_TRUE(claims.ended.empty()) << "a lease ends as leases do, not as a use";
+}
+
+TEST_F(GuestGuardBindOnFirstUse, AnAckForTheAddressToAnotherPortEndsTheUse) {
+  from(1, ping(kMacA, kIpA));
+  lease(2, kMacB, kIpA);  // the pool is the judge of who holds what
+  EXPECT_FALSE(port(1)->address());
+  EXPECT_EQ(from(1, ping(kMacA, kIpA)), Admission::drop);
+  EXPECT_EQ(dropped(GuardDrop::address_taken), 1u);
+}
+
+TEST_F(GuestGuardBindOnFirstUse, AReleaseGivesUpTheAddressInUse) {
+  from(1, ping(kMacA, kIpA));
+  EXPECT_EQ(from(1, dhcp_naming(kMacA, dhcp::MessageType::release, kIpA, {}, kIpA)), Admission::stack_only);
+  EXPECT_FALSE(port(1)->address());
+}
+
+TEST_F(GuestGuardBindOnFirstUse, DhcpOnlyKeepsTheStrictMode) {
+  config.bind_on_first_use = false;
+  guard = GuestGuard{config};
+  guard.set_address_claims(&claims);
+  EXPECT_EQ(from(1, ping(kMacA, kIpA)), Admission::drop);
+  EXPECT_EQ(from(1, arp_frame(kMacA, 1, kMacA, kIpA, kGateway)), Admission::drop);
+  EXPECT_EQ(dropped(GuardDrop::no_lease), 2u);
+  EXPECT_TRUE(claims.holders.empty());
 }
 
 }  // namespace
