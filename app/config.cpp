@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 #include "base/mac_address.h"
@@ -157,6 +158,8 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   unsigned connect_timeout = seconds_of(config.forward.connect_timeout);
   unsigned tcp_timeout = seconds_of(config.forward.tcp_idle_timeout);
   unsigned udp_timeout = seconds_of(config.forward.udp_idle_timeout);
+  double dns_timeout = std::chrono::duration<double>(config.dns.upstream_timeout).count();
+  unsigned dns_tcp_timeout = seconds_of(std::chrono::duration_cast<std::chrono::seconds>(config.dns.tcp_idle_timeout));
 
   CLI::App cli{kDescription, "vznet"};
   cli.footer(kFooter);
@@ -215,6 +218,13 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       ->type_name("IP[:PORT]");
   cli.add_option("--dns-record", dns_record_texts, "Extra name in vznet's DNS zone (repeatable)")
       ->type_name("NAME=IPv4");
+  cli.add_option("--dns-timeout", dns_timeout,
+                 "Seconds a forwarded DNS query waits for the upstream before the guest gets SERVFAIL")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 60.0));
+  cli.add_option("--dns-tcp-timeout", dns_tcp_timeout, "Seconds an idle DNS-over-TCP connection from a guest is kept")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 3600u));
   std::vector<std::string> publish_texts;
   cli.add_option("-p,--publish", publish_texts, "Publish a host port into the guest (repeatable); see below")
       ->type_name("[IP:]PORT:[GUEST_IP:]PORT[/udp]");
@@ -291,6 +301,8 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   config.forward.connect_timeout = std::chrono::seconds(connect_timeout);
   config.forward.tcp_idle_timeout = std::chrono::seconds(tcp_timeout);
   config.forward.udp_idle_timeout = std::chrono::seconds(udp_timeout);
+  config.dns.upstream_timeout = std::chrono::milliseconds(std::llround(dns_timeout * 1000));
+  config.dns.tcp_idle_timeout = std::chrono::seconds(dns_tcp_timeout);
   return {config, 0, {}};
 }
 

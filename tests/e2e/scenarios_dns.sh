@@ -13,6 +13,7 @@ register_scenario dns_truncation guest --dns-upstream "$DNS_UPSTREAM_IP"
 register_scenario dns_zone guest --dns-upstream "$DNS_UPSTREAM_IP" --dns-record db.vz.internal="$DNS_UPSTREAM_IP" \
   --dns-record Printer.Example.Test=10.77.0.9
 register_scenario dns_upstream_down guest --dns-upstream "$DNS_UPSTREAM_IP"
+register_scenario dns_timeout_flag guest --dns-upstream "$DNS_UPSTREAM_IP" --dns-timeout 1.5
 register_scenario dns_burst guest --dns-upstream "$DNS_UPSTREAM_IP:$DNS_BURST_PORT"
 
 # --- the test upstream -------------------------------------------------------------------------------------
@@ -208,6 +209,18 @@ scenario_dns_upstream_down() {
   out=$(dns_dig "$NS_GUEST" "$GATEWAY" +short host.vz.internal A)
   [ "$out" = "$GATEWAY" ] || fail "the zone stopped answering with the upstream down: '$out'"
   pass "upstream silent or dead: SERVFAIL within 5 s; the zone still answers"
+}
+
+scenario_dns_timeout_flag() {
+  dns_start_upstream
+  dns_expect_same NOERROR 1 alpha.test A
+  kill -STOP "$DNSMASQ_PID" || fail "SIGSTOP dnsmasq"
+  dig_timed silent.test
+  kill -CONT "$DNSMASQ_PID"
+  grep -q 'status: SERVFAIL' <<<"$DIG_OUT" || fail "silent upstream: expected SERVFAIL after ${DIG_MS} ms: $DIG_OUT"
+  # --dns-timeout 1.5: not before 1.5 s, and well before the default's 4 s.
+  if [ "$DIG_MS" -lt 1400 ] || [ "$DIG_MS" -ge 3000 ]; then fail "--dns-timeout 1.5: SERVFAIL after $DIG_MS ms"; fi
+  pass "--dns-timeout 1.5: a silent upstream's query got SERVFAIL after $DIG_MS ms"
 }
 
 # A DNS load generator for the guest: COUNT queries for distinct names below burst.test, at most WINDOW

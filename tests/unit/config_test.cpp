@@ -89,13 +89,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlag{{"--lease-time", "5"}, "--lease-time"}, BadFlag{{"--dns-search", "bad..name"}, "--dns-search"},
         BadFlag{{"--dns-upstream", "10.0.0.1:0"}, "--dns-upstream"},
         BadFlag{{"--dns-record", "db=not-an-ip"}, "--dns-record"},
-        BadFlag{{"--dns-record", "=10.0.0.1"}, "--dns-record"}));
+        BadFlag{{"--dns-record", "=10.0.0.1"}, "--dns-record"}, BadFlag{{"--dns-timeout", "0"}, "--dns-timeout"},
+        BadFlag{{"--dns-tcp-timeout", "0"}, "--dns-tcp-timeout"}));
 
 TEST(Config, DhcpAndDnsFlags) {
   auto outcome =
       parse({"--dhcp-range", "192.168.64.10-192.168.64.99", "--dhcp-static", "52:54:00:AA:bb:01=192.168.64.5",
              "--lease-time", "600", "--dns-search", "Corp.Example.", "--dns-upstream", "10.77.0.2", "--dns-upstream",
-             "10.77.0.3:5353", "--dns-record", "DB.vz.internal=192.168.64.1", "--dhcp-only"});
+             "10.77.0.3:5353", "--dns-record", "DB.vz.internal=192.168.64.1", "--dhcp-only", "--dns-timeout", "1.5",
+             "--dns-tcp-timeout", "30"});
   ASSERT_TRUE(outcome.config) << outcome.message;
   const Config& c = *outcome.config;
   EXPECT_EQ(c.dhcp.effective_range().first, (Ipv4Address{192, 168, 64, 10}));
@@ -113,6 +115,8 @@ TEST(Config, DhcpAndDnsFlags) {
   ASSERT_EQ(c.dns.records.size(), 1u);
   EXPECT_EQ(c.dns.records[0].name, "db.vz.internal");
   EXPECT_EQ(c.dns.gateway, c.gateway());
+  EXPECT_EQ(c.dns.upstream_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(c.dns.tcp_idle_timeout, std::chrono::seconds(30));
 }
 
 TEST(Config, DhcpRangeDefaultsToTheRestOfTheSubnet) {
@@ -175,6 +179,8 @@ TEST(Config, HelpShowsTheStructsDefaults) {
       {"--tcp-timeout", std::to_string(forward.tcp_idle_timeout.count())},
       {"--udp-timeout", std::to_string(forward.udp_idle_timeout.count())},
       {"--lease-time", std::to_string(stack::DhcpConfig{}.lease_time.count())},
+      {"--dns-timeout", std::to_string(dns::DnsConfig{}.upstream_timeout.count() / 1000)},
+      {"--dns-tcp-timeout", std::to_string(dns::DnsConfig{}.tcp_idle_timeout.count() / 1000)},
   };
   for (const auto& [flag, value] : expected) {
     std::istringstream lines(outcome.message);
