@@ -131,6 +131,34 @@ json forwards(Runtime& rt) {
 
 ApiResponse error(int status, const std::string& message) { return {status, {{"error", message}}}; }
 
+json pcap_json(const PcapStatus& s, bool capturing) {
+  return {{"capturing", capturing}, {"path", s.path},           {"max_bytes", s.max_bytes},      {"frames", s.frames},
+          {"bytes", s.bytes},       {"rotations", s.rotations}, {"write_errors", s.write_errors}};
+}
+
+/// POST /pcap: {"path": "/tmp/guest.pcap"} and optionally "max_mb" (the rotation size, as --pcap-max-mb).
+ApiResponse start_pcap(Runtime& rt, const json& body) {
+  if (!body.is_object() || !body.contains("path") || !body.at("path").is_string()) {
+    return error(400, "expected {\"path\": \"FILE\"} and optionally \"max_mb\"");
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key != "path" && key != "max_mb") return error(400, "unknown field \"" + key + "\"");
+  }
+  std::uint64_t max_bytes = kDefaultPcapMaxBytes;
+  if (body.contains("max_mb")) {
+    const json& mb = body.at("max_mb");
+    if (!mb.is_number_unsigned() || mb.get<std::uint64_t>() == 0 || mb.get<std::uint64_t>() > (1u << 20)) {
+      return error(400, "\"max_mb\" must be a whole number of MiB from 1 to 1048576");
+    }
+    max_bytes = mb.get<std::uint64_t>() << 20;
+  }
+  try {
+    return ApiResponse{201, pcap_json(rt.start_capture(body.at("path").get<std::string>(), max_bytes), true)};
+  } catch (const std::exception& e) {
+    return error(400, e.what());  // the file cannot be written: the running capture, if any, goes on
+  }
+}
+
 /// A port field: a number, or a "FIRST-LAST" string.
 std::string port_field(const json& body, const char* name) {
   const json& value = body.at(name);
@@ -191,6 +219,16 @@ void register_api_routes(ControlApi& api, Runtime& rt) {
     } catch (const std::runtime_error& e) {
       return error(409, e.what());  // the host port is taken, privileged or not ours
     }
+  });
+  api.route("GET", "/pcap", [&rt](const std::string&, const json&) {
+    if (rt.capture() == nullptr) return ApiResponse{200, {{"capturing", false}}};
+    return ApiResponse{200, pcap_json(rt.capture()->status(), true)};
+  });
+  api.route("POST", "/pcap", [&rt](const std::string&, const json& body) { return start_pcap(rt, body); });
+  api.route("DELETE", "/pcap", [&rt](const std::string&, const json&) {
+    const std::optional<PcapStatus> ended = rt.stop_capture();
+    if (!ended) return error(404, "no capture is running");
+    return ApiResponse{200, pcap_json(*ended, false)};
   });
   api.route("DELETE", "/forwards/{id}", [&rt](const std::string& param, const json&) {
     const auto id = parse_decimal(param, 1, 0xFFFFFFFFu);

@@ -249,6 +249,12 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   cli.add_flag("--egress-log", config.forward.egress_log, "Log every allowed flow too (one line each), for audit");
   cli.add_flag("--allow-guest-traffic", config.allow_guest_traffic,
                "Let guests on this vznet reach each other (spoofing is refused either way)");
+  std::uint64_t pcap_max_mb = config.pcap_max_bytes >> 20;
+  cli.add_option("--pcap", config.pcap_path, "Capture every frame to and from the guests in this pcap file")
+      ->type_name("FILE");
+  cli.add_option("--pcap-max-mb", pcap_max_mb, "Size at which the capture file becomes FILE.1 and a new one begins")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
 
   try {
     cli.parse(argc, argv);
@@ -303,6 +309,7 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   config.forward.udp_idle_timeout = std::chrono::seconds(udp_timeout);
   config.dns.upstream_timeout = std::chrono::milliseconds(std::llround(dns_timeout * 1000));
   config.dns.tcp_idle_timeout = std::chrono::seconds(dns_tcp_timeout);
+  config.pcap_max_bytes = pcap_max_mb << 20;
   return {config, 0, {}};
 }
 

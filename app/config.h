@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/pcap_capture.h"
 #include "dns/dns_config.h"
 #include "forward/egress_policy.h"
 #include "forward/forward_config.h"
@@ -48,6 +49,9 @@ struct Config {
   /// --dhcp-only: a guest may use only an address DHCP gave it or --dhcp-static reserves; by default a guest with
   /// no address takes a free one by using it (a static configuration).
   bool dhcp_only = false;
+  /// --pcap: capture every guest frame to this file (empty: no capture); --pcap-max-mb, its rotation size.
+  std::string pcap_path;
+  std::uint64_t pcap_max_bytes = kDefaultPcapMaxBytes;
 
   Ipv4Address gateway() const { return stack::gateway_of(subnet); }
   Ipv4Address first_guest() const { return subnet.host(2); }

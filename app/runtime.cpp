@@ -28,6 +28,8 @@ constexpr auto kCounterReportInterval = std::chrono::seconds(10);
 /// time and still count as quiet (a trickle such as keepalives or NTP). Short enough that memory goes back a
 /// few seconds after a burst, long enough that a busy link never pays for walking the heap.
 constexpr auto kQuietCheckInterval = std::chrono::seconds(2);
+/// A capture file is at most this far behind the frames (libpcap buffers its writes).
+constexpr auto kCaptureFlushInterval = std::chrono::seconds(1);
 constexpr std::uint64_t kQuietFrames = 200;
 /// How much the heap in use must have shrunk since the last release to be worth another while quiet.
 constexpr std::size_t kHeapShrinkWorthReleasing = 64 * 1024;
@@ -126,6 +128,7 @@ Runtime::~Runtime() {
   if (api_) api_->stop();
   for (auto& listener : listeners_) listener->close();
   listeners_.clear();
+  stop_capture();
   dns_.reset();
   guard_->set_address_claims(nullptr);  // the switch may still report detaches: the pool is gone
   dhcp_.reset();
@@ -141,6 +144,13 @@ void Runtime::start() {
       publisher_->add(spec);
     } catch (const std::exception& e) {
       throw std::runtime_error("--publish " + spec.to_string() + ": " + e.what());
+    }
+  }
+  if (!config_.pcap_path.empty()) {
+    try {
+      start_capture(config_.pcap_path, config_.pcap_max_bytes);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("--pcap " + config_.pcap_path + ": " + e.what());
     }
   }
   start_api();
@@ -187,6 +197,27 @@ void Runtime::start() {
   });
   every(report_timer_, kCounterReportInterval, &Runtime::report_counters);
   every(quiet_timer_, kQuietCheckInterval, &Runtime::check_quiet);
+  every(capture_flush_timer_, kCaptureFlushInterval, &Runtime::flush_capture);
+}
+
+const PcapStatus& Runtime::start_capture(const std::string& path, std::uint64_t max_bytes) {
+  auto capture = std::make_unique<PcapCapture>(path, max_bytes);
+  switch_->set_tap(capture.get());
+  capture_ = std::move(capture);  // a running capture ends here, after the tap moved on
+  return capture_->status();
+}
+
+std::optional<PcapStatus> Runtime::stop_capture() {
+  if (!capture_) return std::nullopt;
+  switch_->set_tap(nullptr);
+  capture_->flush();
+  PcapStatus status = capture_->status();
+  capture_.reset();
+  return status;
+}
+
+void Runtime::flush_capture() {
+  if (capture_) capture_->flush();
 }
 
 void Runtime::start_api() {
@@ -230,6 +261,7 @@ void Runtime::shutdown() {
   signals_.cancel();
   report_timer_.cancel();
   quiet_timer_.cancel();
+  capture_flush_timer_.cancel();
   if (api_) api_->stop();
   publisher_->clear();
   forwarder_->flows().terminate_all();

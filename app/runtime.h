@@ -11,6 +11,7 @@
 
 #include "app/config.h"
 #include "app/control_api.h"
+#include "app/pcap_capture.h"
 #include "dns/dns_server.h"
 #include "forward/forward_counters.h"
 #include "forward/forwarder.h"
@@ -56,6 +57,13 @@ class Runtime final {
   std::chrono::steady_clock::time_point started() const { return started_; }
   /// How many times a quiet link let vznet give freed memory back to the kernel.
   std::uint64_t memory_releases() const { return memory_releases_; }
+  /// Starts capturing every guest frame to `path` (--pcap, POST /pcap), ending a capture already running.
+  /// Throws as PcapCapture's constructor does; the running capture then goes on.
+  const PcapStatus& start_capture(const std::string& path, std::uint64_t max_bytes);
+  /// Ends the capture (DELETE /pcap): what it wrote, or nullopt when none was running.
+  std::optional<PcapStatus> stop_capture();
+  /// The running capture, if any.
+  const PcapCapture* capture() const { return capture_.get(); }
 
  private:
   void log_attach_hints() const;
@@ -69,6 +77,7 @@ class Runtime final {
   /// return_free_memory): once after traffic, and again when the heap shrank since (queues free their storage
   /// a moment after they empty).
   void check_quiet();
+  void flush_capture();
 
   Config config_;
   asio::io_context io_{1};
@@ -87,6 +96,8 @@ class Runtime final {
   std::unique_ptr<dns::DnsServer> dns_;
   std::vector<std::unique_ptr<virtio::GuestListener>> listeners_;
   std::unique_ptr<ControlApi> api_;
+  std::unique_ptr<PcapCapture> capture_;  ///< the switch's tap while it exists
+  asio::steady_timer capture_flush_timer_{io_};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   asio::signal_set signals_{io_, SIGINT, SIGTERM};
   asio::steady_timer report_timer_{io_};

@@ -61,6 +61,7 @@ void PortSwitch::probe_previous_owner(PortId owner, const base::MacAddress& mac)
 
 void PortSwitch::frame_received(GuestPort& port, Frame frame) {
   if (frame.size() < kEthernetHeaderSize) return;  // transports drop runts; be safe against any other caller
+  if (tap_ != nullptr) tap_->frame(port.id(), FrameTap::Direction::from_guest, frame);
   if (auto owner = port_by_mac_.find(base::mac_at(frame, 6));
       owner != port_by_mac_.end() && owner->second != port.id()) {
     probe_previous_owner(owner->second, owner->first);
@@ -99,6 +100,7 @@ void PortSwitch::learn(const base::MacAddress& source, PortId port) {
 
 void PortSwitch::deliver(GuestPort& port, Frame frame) {
   if (filter_ != nullptr) filter_->to_guest(port.id(), frame);
+  if (tap_ != nullptr) tap_->frame(port.id(), FrameTap::Direction::to_guest, frame);
   port.send_frame(frame);
 }
 

@@ -1,7 +1,8 @@
 // The virtual switch between guest ports and the stack: learns which port each guest MAC lives behind, hands
 // guest frames to the stack, and sends the stack's frames to the right port (broadcast/unknown: every port).
-// Optionally switches frames between guests, and asks a FrameFilter which guest frames may enter at all (the
-// anti-spoofing policy itself lives in stack/guest_guard.h: virtio knows frames, not IP).
+// Optionally switches frames between guests, asks a FrameFilter which guest frames may enter at all (the
+// anti-spoofing policy itself lives in stack/guest_guard.h: virtio knows frames, not IP), and shows every frame
+// that crosses a port to a FrameTap (the packet capture, app/pcap_capture.h).
 #pragma once
 
 #include <array>
@@ -46,6 +47,16 @@ class FrameFilter {
   virtual void port_detached(PortId port) = 0;
 };
 
+/// Sees every frame that crosses a guest port: each frame a guest sends, before the filter judges it (so a
+/// capture shows what was dropped too), and each frame delivered to a port (a broadcast once per port).
+/// Single-threaded, called on the loop; the frame is valid during the call.
+class FrameTap {
+ public:
+  enum class Direction : std::uint8_t { from_guest, to_guest };
+  virtual ~FrameTap() = default;
+  virtual void frame(PortId port, Direction direction, Frame frame) = 0;
+};
+
 /// Routing, in frame_received:
 ///  - filter set and not admitted: dropped.
 ///  - guest-to-guest off (default), or the filter says stack_only: to the stack only.
@@ -65,6 +76,8 @@ class PortSwitch final : public PortEvents {
   /// Installs (or, with nullptr, removes) the filter every guest frame must pass. Not owned; it must outlive
   /// the switch or be removed first. Without a filter every frame is admitted (forward).
   void set_filter(FrameFilter* filter) { filter_ = filter; }
+  /// Installs (or, with nullptr, removes) the tap; not owned, as for the filter.
+  void set_tap(FrameTap* tap) { tap_ = tap; }
   /// Lets guests reach each other (--allow-guest-traffic). Off by default: guest frames reach the stack only.
   void set_guest_to_guest(bool allowed) { guest_to_guest_ = allowed; }
   bool guest_to_guest() const { return guest_to_guest_; }
@@ -90,6 +103,7 @@ class PortSwitch final : public PortEvents {
 
   GuestNetwork& network_;
   FrameFilter* filter_ = nullptr;
+  FrameTap* tap_ = nullptr;
   std::function<void(PortId)> detach_observer_;
   bool guest_to_guest_ = false;
   std::optional<base::MacAddress> stack_mac_;

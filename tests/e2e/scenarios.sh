@@ -403,6 +403,8 @@ scenario_bad_flags() {
   expect_usage_error "unwritable path" "--listen" \
     --listen "unixgram://$TMP/ok.sock" --listen "unix:///proc/vznet-e2e.sock"
   [ ! -e "$TMP/ok.sock" ] || fail "a failed start left $TMP/ok.sock behind"
+  expect_usage_error "unwritable capture" "--pcap" --listen "unix://$TMP/ok.sock" --pcap /nonexistent-dir/x.pcap
+  [ ! -e "$TMP/ok.sock" ] || fail "a failed --pcap left $TMP/ok.sock behind"
   start_vznet
   expect_usage_error "listen path in use" "$TMP/s.sock" --listen "unix://$TMP/s.sock"
   kill -0 "$VZNET_PID" 2>/dev/null || fail "the first vznet died when a second one tried its path"

@@ -1,6 +1,7 @@
 // Unit tests for PortSwitch: guest frames go to the stack only, MAC learning routes unicast to one port,
 // broadcast/multicast/unknown go to every port, detach forgets MACs; with a FrameFilter, dropped frames go
-// nowhere and teach nothing; with guest-to-guest on, frames are switched between ports. Fake ports, no sockets.
+// nowhere and teach nothing; with guest-to-guest on, frames are switched between ports; a FrameTap sees every
+// frame that crosses a port. Fake ports, no sockets.
 #include "virtio/port_switch.h"
 
 #include <gtest/gtest.h>
@@ -184,6 +185,48 @@ TEST_F(VirtioPortSwitchFiltered, DroppedFramesReachNobodyAndTeachNothing) {
   const Bytes to_a = frame_between(kGuestA, kGateway);
   sw.send_to_guests(to_a);
   EXPECT_EQ(b.sent, std::vector<Bytes>{to_a}) << "A's MAC was not learned: flooded";
+}
+
+struct RecordingTap : FrameTap {
+  struct Seen {
+    PortId port;
+    Direction direction;
+    Bytes frame;
+  };
+  void frame(PortId port, Direction direction, Frame frame) override {
+    seen.push_back({port, direction, Bytes(frame.begin(), frame.end())});
+  }
+  std::vector<Seen> seen;
+};
+
+TEST_F(VirtioPortSwitchFiltered, TheTapSeesEveryFrameThatCrossesAPortDroppedOrNot) {
+  RecordingTap tap;
+  sw.set_tap(&tap);
+  filter.verdict = [](PortId port, Frame) { return port == 2 ? Admission::drop : Admission::forward; };
+  const Bytes from_a = frame_between(kGateway, kGuestA);
+  const Bytes from_b = frame_between(kGateway, kGuestB);
+  sw.frame_received(a, from_a);
+  sw.frame_received(b, from_b);  // dropped by the filter, still captured
+  const Bytes broadcast = frame_between(kBroadcast, kGateway);
+  sw.send_to_guests(broadcast);
+  const Bytes to_a = frame_between(kGuestA, kGateway);
+  sw.send_to_guests(to_a);
+  ASSERT_EQ(tap.seen.size(), 5u);
+  using D = FrameTap::Direction;
+  EXPECT_EQ(tap.seen[0].port, 1u);
+  EXPECT_EQ(tap.seen[0].direction, D::from_guest);
+  EXPECT_EQ(tap.seen[0].frame, from_a);
+  EXPECT_EQ(tap.seen[1].port, 2u);
+  EXPECT_EQ(tap.seen[1].frame, from_b);
+  EXPECT_EQ(tap.seen[2].direction, D::to_guest);  // the broadcast, once per port
+  EXPECT_EQ(tap.seen[3].direction, D::to_guest);
+  EXPECT_EQ(tap.seen[2].frame, broadcast);
+  EXPECT_NE(tap.seen[2].port, tap.seen[3].port);
+  EXPECT_EQ(tap.seen[4].port, 1u);
+  EXPECT_EQ(tap.seen[4].frame, to_a);
+  sw.set_tap(nullptr);
+  sw.send_to_guests(to_a);
+  EXPECT_EQ(tap.seen.size(), 5u);
 }
 
 TEST_F(VirtioPortSwitchFiltered, WithoutGuestToGuestAFrameForAnotherGuestReachesOnlyTheStack) {
