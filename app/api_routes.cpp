@@ -8,6 +8,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "app/metrics.h"
 #include "app/process_resources.h"
 #include "app/runtime.h"
 #include "base/mac_address.h"
@@ -219,6 +220,9 @@ void register_api_routes(ControlApi& api, Runtime& rt) {
     } catch (const std::runtime_error& e) {
       return error(409, e.what());  // the host port is taken, privileged or not ours
     }
+  });
+  api.route("GET", "/metrics", [&rt](const std::string&, const json&) {
+    return ApiResponse{200, nullptr, prometheus_metrics(rt)};
   });
   api.route("GET", "/pcap", [&rt](const std::string&, const json&) {
     if (rt.capture() == nullptr) return ApiResponse{200, {{"capturing", false}}};

@@ -172,6 +172,10 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   cli.add_option("--log-level", config.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  std::string log_format = config.log_format == LogFormat::json ? "json" : "text";
+  cli.add_option("--log-format", log_format, "text, or json (one object a line, for log collectors)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   cli.add_option("--max-flows", config.forward.max_flows,
                  "Most TCP+UDP+ICMP flows at once; new ones are refused beyond")
       ->capture_default_str()
@@ -310,6 +314,7 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
   config.dns.upstream_timeout = std::chrono::milliseconds(std::llround(dns_timeout * 1000));
   config.dns.tcp_idle_timeout = std::chrono::seconds(dns_tcp_timeout);
   config.pcap_max_bytes = pcap_max_mb << 20;
+  config.log_format = log_format == "json" ? LogFormat::json : LogFormat::text;
   return {config, 0, {}};
 }
 

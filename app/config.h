@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/logging.h"
 #include "app/pcap_capture.h"
 #include "dns/dns_config.h"
 #include "forward/egress_policy.h"
@@ -26,6 +27,7 @@ struct Config {
   Ipv4Subnet subnet = stack::default_subnet();
   std::uint16_t mtu = stack::kDefaultMtu;
   std::string log_level = "info";
+  LogFormat log_format = LogFormat::text;  ///< --log-format
   bool exit_on_disconnect = false;
   /// --connect-timeout, --tcp-timeout, --udp-timeout, --max-flows, --max-flows-per-guest,
   /// --max-flows-per-published-port, --max-pending-connects, --egress-allow/--egress-deny/--egress-default/

@@ -96,6 +96,10 @@ bool same_paths(const std::vector<std::string>& a, const std::vector<std::string
 void reply(httplib::Response& response, const ApiResponse& answer) {
   response.status = answer.status;
   if (answer.status == 204) return;
+  if (!answer.text.empty()) {
+    response.set_content(answer.text, "text/plain; version=0.0.4; charset=utf-8");
+    return;
+  }
   // replace: a handler's invalid UTF-8 must not turn into an exception on the way out.
   response.set_content(answer.body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
                        "application/json");

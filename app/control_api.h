@@ -17,10 +17,12 @@
 
 namespace vznet::app {
 
-/// What a route handler answers: an HTTP status and a JSON body, sent as application/json (no body for 204).
+/// What a route handler answers: an HTTP status and a JSON body, sent as application/json (no body for 204), or a
+/// text body (GET /metrics), sent as the Prometheus exposition's text/plain.
 struct ApiResponse {
   int status = 200;
   nlohmann::json body;
+  std::string text;  ///< when not empty, sent instead of `body`
 };
 
 /// A route handler; runs on the io_context thread. `param` holds the path parameter (the {id} of

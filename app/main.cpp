@@ -3,10 +3,8 @@
 #include <cstdio>
 #include <exception>
 
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include "app/config.h"
+#include "app/logging.h"
 #include "app/process_resources.h"
 #include "app/runtime.h"
 
@@ -19,10 +17,7 @@ int main(int argc, char** argv) {
     return outcome.exit_code;
   }
   std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error code on the write, not a dead process
-  auto logger = spdlog::stderr_logger_st("vznet");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(outcome.config->log_level));
+  vznet::app::set_up_logging(outcome.config->log_format, outcome.config->log_level);
   vznet::app::raise_descriptor_limit(outcome.config->forward.max_flows);
   vznet::app::keep_packet_memory();
   try {

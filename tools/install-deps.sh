@@ -41,7 +41,8 @@ build_pkgs=(build-essential cmake ninja-build pkg-config dpkg-dev xz-utils
   nlohmann-json3-dev libcpp-httplib-dev libsodium-dev libpcap-dev)
 test_pkgs=(klibc-utils iproute2 curl socat iperf3 dnsutils dnsmasq-base isc-dhcp-client busybox-static
   qemu-system-x86 linux-image-amd64 cpio python3 iputils-ping procps psmisc coreutils iputils-arping
-  shellcheck zstd python3-scapy hping3 clang libclang-rt-14-dev clang-tidy cppcheck clang-format tshark)
+  shellcheck zstd python3-scapy hping3 clang libclang-rt-14-dev clang-tidy cppcheck clang-format tshark
+  python3-prometheus-client)
 bench_pkgs=(passt slirp4netns sockperf)
 
 pkgs=("${build_pkgs[@]}")

@@ -138,6 +138,17 @@ TEST_F(ControlApiTest, GetRouteAnswersJson) {
   EXPECT_EQ(reply.json_body(), json({{"flows", 3}, {"name", "vznet"}}));
 }
 
+TEST_F(ControlApiTest, TextAnswersAreThePrometheusExposition) {
+  api->route("GET", "/metrics", [](const std::string&, const json&) {
+    return ApiResponse{200, nullptr, "# TYPE vznet_guests gauge\nvznet_guests 1\n"};
+  });
+  api->start();
+  const Reply reply = request(path, "GET", "/metrics");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_TRUE(reply.has_header("Content-Type: text/plain; version=0.0.4; charset=utf-8")) << reply.head;
+  EXPECT_EQ(reply.body, "# TYPE vznet_guests gauge\nvznet_guests 1\n");
+}
+
 TEST_F(ControlApiTest, PostBodyReachesTheHandlerOnTheLoopThread) {
   json seen;
   std::thread::id ran_on;
