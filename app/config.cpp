@@ -29,8 +29,9 @@ const char* const kFooter =
     "  unix://PATH        QEMU -netdev stream: 4-byte big-endian length, then the frame\n"
     "  unixpacket://PATH  BESS: one frame per SOCK_SEQPACKET message\n"
     "  fd://N             an inherited socket; its type decides the framing\n"
-    "Without --listen, vznet serves unix://DIR/vznet.sock and unixgram://DIR/vznet-dgram.sock in\n"
-    "$XDG_RUNTIME_DIR/vznet (or /tmp/vznet-UID) and logs the QEMU and vfkit arguments to attach.\n"
+    "Without --listen, vznet takes the sockets systemd passed (socket activation: LISTEN_FDS), or else serves\n"
+    "unix://DIR/vznet.sock and unixgram://DIR/vznet-dgram.sock in $XDG_RUNTIME_DIR/vznet (or /tmp/vznet-UID)\n"
+    "and logs the QEMU and vfkit arguments to attach.\n"
     "The gateway is the subnet's first address; it reaches the host's loopback (127.0.0.1).\n"
     "\n"
     "Publishing (-p, docker's syntax): [HOST_IP:]HOST_PORT[-END]:[GUEST_IP:]GUEST_PORT[-END][/tcp|/udp]\n"
@@ -40,10 +41,12 @@ const char* const kFooter =
     "  -p 8080:192.168.64.3:80  an explicit guest address (several guests, or a guest with a static address)\n"
     "  -p [::1]:8080:80       an IPv6 host address;  -p 80  any free host port (see the log or GET /forwards)\n"
     "  The default host address is 127.0.0.1. Without GUEST_IP the target is the first guest holding a DHCP\n"
-    "  lease. The guest sees a client's own address, or the gateway for loopback and IPv6 clients.\n"
+    "  lease or using a static address. The guest sees a client's own address, or the gateway for loopback and\n"
+    "  IPv6 clients.\n"
     "\n"
     "Control API (--api PATH, a 0600 unix socket): curl --unix-socket PATH http://vznet/stats\n"
-    "  GET /health /stats /leases /flows /forwards;  POST /forwards {\"spec\": \"8080:80\"};  DELETE /forwards/ID\n"
+    "  GET /health /stats /metrics /leases /flows /forwards /pcap;  POST /forwards {\"spec\": \"8080:80\"};\n"
+    "  DELETE /forwards/ID;  POST /pcap {\"path\": \"FILE\"};  DELETE /pcap\n"
     "\n"
     "Egress policy: RULE = CIDR[:PORT[-PORT]][/tcp|/udp|/icmp], judged on the address vznet dials when the\n"
     "flow starts (the gateway is the host's 127.0.0.1). The most specific matching rule wins: the longest\n"
@@ -210,8 +213,7 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       ->type_name("FIRST-LAST");
   cli.add_option("--dhcp-static", dhcp_static_texts, "Reserve an address for a MAC (repeatable)")->type_name("MAC=IP");
   cli.add_flag("--dhcp-only", config.dhcp_only,
-               "Guests may use only addresses DHCP or --dhcp-static gave them (default: a guest with a static "
-               "address gets it bound to its MAC when it first uses it, if free)");
+               "Only addresses from DHCP or --dhcp-static (default: a static guest's free address is its own)");
   cli.add_option("--lease-time", lease_time, "DHCP lease time in seconds")
       ->capture_default_str()
       ->check(CLI::Range(60u, 365u * 86400u));

@@ -1,4 +1,5 @@
-// vznet's entry point: flags -> Config -> Runtime. Start-up failures become one clear line and exit code 2.
+// vznet's entry point: flags (or sockets passed by socket activation) -> Config -> Runtime. Start-up failures
+// become one clear line and exit code 2.
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -7,6 +8,7 @@
 #include "app/logging.h"
 #include "app/process_resources.h"
 #include "app/runtime.h"
+#include "app/socket_activation.h"
 
 int main(int argc, char** argv) {
   auto outcome = vznet::app::parse_command_line(argc, argv);
@@ -18,6 +20,7 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error code on the write, not a dead process
   vznet::app::set_up_logging(outcome.config->log_format, outcome.config->log_level);
+  if (outcome.config->listen.empty()) outcome.config->listen = vznet::app::activated_listeners();
   vznet::app::raise_descriptor_limit(outcome.config->forward.max_flows);
   vznet::app::keep_packet_memory();
   try {

@@ -38,7 +38,7 @@ add_deb_src() {
 
 build_pkgs=(build-essential cmake ninja-build pkg-config dpkg-dev xz-utils
   libasio-dev libc-ares-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libcli11-dev
-  nlohmann-json3-dev libcpp-httplib-dev libsodium-dev libpcap-dev)
+  nlohmann-json3-dev libcpp-httplib-dev libsodium-dev libpcap-dev help2man)
 test_pkgs=(klibc-utils iproute2 curl socat iperf3 dnsutils dnsmasq-base isc-dhcp-client busybox-static
   qemu-system-x86 linux-image-amd64 cpio python3 iputils-ping procps psmisc coreutils iputils-arping
   shellcheck zstd python3-scapy hping3 clang libclang-rt-14-dev clang-tidy cppcheck clang-format tshark

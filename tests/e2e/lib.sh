@@ -246,7 +246,12 @@ start_vznet() {
 
 sockets_ready() { [ -S "$TMP/s.sock" ] && [ -S "$TMP/d.sock" ] && [ -S "$TMP/p.sock" ]; }
 
+# framing_uri: the socket a relay attaches to for $FRAMING (GUEST_SOCKET_URI, when a scenario set it, instead).
 framing_uri() {
+  if [ -n "${GUEST_SOCKET_URI:-}" ]; then
+    echo "$GUEST_SOCKET_URI"
+    return
+  fi
   case "$FRAMING" in
     unix) echo "unix://$TMP/s.sock" ;;
     unixgram) echo "unixgram://$TMP/d.sock" ;;
