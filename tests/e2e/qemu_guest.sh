@@ -148,31 +148,36 @@ scenario_accel_probe() {
 
 qemu_marker_seen() { grep -q "$QEMU_MARKER" "$TMP/qemu.log"; }
 
-scenario_qemu() {
+# boot_qemu_guest: builds the initramfs (and lets QEMU_INITRAMFS_HOOK add to it: another archive appended, whose
+# files replace earlier ones), picks the accelerator and starts QEMU in GUEST attached to vznet over $FRAMING (unix
+# as -netdev stream, unixgram as -netdev dgram). Sets QEMU_PID and QEMU_STARTED (ms).
+boot_qemu_guest() {
   command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86_64 not installed"
   pick_kernel
   build_initramfs
-  # A scenario may add to the initramfs (another archive appended; later files replace earlier ones).
   [ -n "${QEMU_INITRAMFS_HOOK:-}" ] && "$QEMU_INITRAMFS_HOOK"
   pick_accel
   local netdev
   case "$FRAMING" in
     unix) netdev="stream,id=n0,server=off,addr.type=unix,addr.path=$TMP/s.sock" ;;
     unixgram) netdev="dgram,id=n0,local.type=unix,local.path=$TMP/qemu.sock,remote.type=unix,remote.path=$TMP/d.sock" ;;
-    *) fail "the QEMU scenario runs over unix or unixgram, not $FRAMING" ;;
+    *) fail "a QEMU guest runs over unix or unixgram, not $FRAMING" ;;
   esac
   log "booting $KERNEL under $ACCEL over $FRAMING"
-  local start
-  start=$(now_ms)
+  QEMU_STARTED=$(now_ms)
   spawn "$NS_GUEST" qemu qemu-system-x86_64 -accel "$ACCEL" -nographic -no-reboot -m 256 \
     -kernel "$KERNEL" -initrd "$TMP/initramfs.gz" -append "console=ttyS0 panic=-1 quiet${QEMU_APPEND:+ $QEMU_APPEND}" \
     -netdev "$netdev" -device virtio-net-pci,netdev=n0,mac="$GUEST_MAC"
-  local qemu=$SPAWNED
+  QEMU_PID=$SPAWNED
+}
+
+scenario_qemu() {
+  boot_qemu_guest
   wait_for "the guest's $QEMU_MARKER line" "$QEMU_DEADLINE_S" qemu_marker_seen
   local line want
   line=$(grep -a -o -m1 "$QEMU_MARKER [a-z0-9=-]*" "$TMP/qemu.log")
   want="$QEMU_MARKER sha256=$(sha_of "$TMP/www/index.html")"
   [ "$line" = "$want" ] || fail "VM reported '$line', want '$want'"
-  wait_for "QEMU to power off" 30 not_running "$qemu"
-  pass "QEMU guest ($ACCEL, $FRAMING) fetched the host-loopback file in $(($(now_ms) - start)) ms"
+  wait_for "QEMU to power off" 30 not_running "$QEMU_PID"
+  pass "QEMU guest ($ACCEL, $FRAMING) fetched the host-loopback file in $(($(now_ms) - QEMU_STARTED)) ms"
 }
