@@ -14,7 +14,7 @@ ctest_options=()
 # the core paths, published ports, the egress policy and the attacks, once each, over the stream framing.
 # (Not backpressure: it bounds vznet's RSS, which ASan's quarantine of freed memory inflates by design.)
 sanitized_core='http_loopback|http_lan|udp_echo|ping|half_close|refused|reset|pending_connects|udp_large'
-sanitized_rest='publish_(http|udp|refused|api)|egress_.*|hostile_.*|tcp_port_reuse|attack_.*'
+sanitized_rest='publish_(http|udp|refused|api)|egress_.*|hostile_.*|tcp_port_reuse|attack_.*|static_address|pcap'
 sanitized_e2e="^e2e\\.($sanitized_core|$sanitized_rest)\\.unix\$"
 if [ "${1:-}" = "--sanitizers" ]; then
   build="build-asan"

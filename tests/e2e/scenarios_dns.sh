@@ -188,15 +188,20 @@ dig_timed() {
   DIG_MS=$(($(now_ms) - start))
 }
 
-scenario_dns_upstream_down() {
-  local out
+# dig_silent_upstream: the test upstream answers alpha.test, then stops (its socket queues our queries, nothing
+# answers) for one query, which must get SERVFAIL; sets DIG_MS (how long it took) and DIG_OUT.
+dig_silent_upstream() {
   dns_start_upstream
   dns_expect_same NOERROR 1 alpha.test A
-  # A silent upstream (stopped: its socket queues our queries, nothing answers): SERVFAIL within 5 s.
   kill -STOP "$DNSMASQ_PID" || fail "SIGSTOP dnsmasq"
   dig_timed silent.test
   kill -CONT "$DNSMASQ_PID"
   grep -q 'status: SERVFAIL' <<<"$DIG_OUT" || fail "silent upstream: expected SERVFAIL after ${DIG_MS} ms: $DIG_OUT"
+}
+
+scenario_dns_upstream_down() {
+  local out
+  dig_silent_upstream  # SERVFAIL within 5 s
   [ "$DIG_MS" -lt 5000 ] || fail "silent upstream: SERVFAIL took $DIG_MS ms (limit 5000)"
   log "silent upstream: SERVFAIL after $DIG_MS ms"
   dns_expect_same NOERROR 1 alpha.test A  # recovered once it answers again
@@ -212,12 +217,7 @@ scenario_dns_upstream_down() {
 }
 
 scenario_dns_timeout_flag() {
-  dns_start_upstream
-  dns_expect_same NOERROR 1 alpha.test A
-  kill -STOP "$DNSMASQ_PID" || fail "SIGSTOP dnsmasq"
-  dig_timed silent.test
-  kill -CONT "$DNSMASQ_PID"
-  grep -q 'status: SERVFAIL' <<<"$DIG_OUT" || fail "silent upstream: expected SERVFAIL after ${DIG_MS} ms: $DIG_OUT"
+  dig_silent_upstream
   # --dns-timeout 1.5: not before 1.5 s, and well before the default's 4 s.
   if [ "$DIG_MS" -lt 1400 ] || [ "$DIG_MS" -ge 3000 ]; then fail "--dns-timeout 1.5: SERVFAIL after $DIG_MS ms"; fi
   pass "--dns-timeout 1.5: a silent upstream's query got SERVFAIL after $DIG_MS ms"
