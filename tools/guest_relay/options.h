@@ -26,6 +26,8 @@ struct Options {
   std::string connect_text;     ///< --connect as written, for messages
   std::string local;            ///< --local PATH (datagram only); empty: a temp path chosen at start-up
   bool vfkit_greeting = false;  ///< --vfkit-greeting (datagram only): send "VFKT" first
+  /// --frame-per-write (stream only): one send() per frame, as QEMU writes, instead of many frames per send()
+  bool frame_per_write = false;
   std::optional<int> mtu;       ///< --mtu N: set the tap's MTU to N
   bool help = false;
 };

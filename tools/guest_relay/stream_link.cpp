@@ -32,7 +32,8 @@ std::uint32_t get_be32(const std::uint8_t* p) {
 
 }  // namespace
 
-StreamLink::StreamLink(int fd) : fd_(fd), out_(kOutHighWater + kPrefix + kMaxFrame), in_(kInCapacity) {}
+StreamLink::StreamLink(int fd, bool frame_per_write)
+    : fd_(fd), frame_per_write_(frame_per_write), out_(kOutHighWater + kPrefix + kMaxFrame), in_(kInCapacity) {}
 
 StreamLink::~StreamLink() { ::close(fd_); }
 
@@ -57,13 +58,19 @@ IoStatus StreamLink::io_error(const char* what, int err) { return link_error(wha
 
 IoStatus StreamLink::flush() {
   while (out_head_ < out_tail_) {
-    ssize_t n = ::send(fd_, out_.data() + out_head_, out_tail_ - out_head_, MSG_DONTWAIT | MSG_NOSIGNAL);
+    std::size_t chunk = out_tail_ - out_head_;
+    if (frame_per_write_) {
+      if (frame_rest_ == 0) frame_rest_ = kPrefix + get_be32(out_.data() + out_head_);
+      chunk = frame_rest_;
+    }
+    ssize_t n = ::send(fd_, out_.data() + out_head_, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::idle;
       return io_error("send to vznet", errno);
     }
     out_head_ += static_cast<std::size_t>(n);
+    if (frame_per_write_) frame_rest_ -= static_cast<std::size_t>(n);
   }
   out_head_ = out_tail_ = 0;
   return IoStatus::idle;

@@ -1,6 +1,7 @@
 // unix:// framing (QEMU's -netdev stream): each frame is preceded by its length as 4 bytes, big-endian.
 // Outgoing frames are read from the tap straight into one contiguous buffer behind their prefix, so one
-// send() carries many frames; a partial send keeps its place and nothing is ever cut out of a frame.
+// send() carries many frames (or, with frame_per_write, one frame each, as QEMU sends them); a partial send keeps
+// its place and nothing is ever cut out of a frame.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@ namespace vznet::relay {
 class StreamLink final : public Link {
  public:
   /// Takes ownership of a connected, nonblocking SOCK_STREAM socket.
-  explicit StreamLink(int fd);
+  StreamLink(int fd, bool frame_per_write);
   ~StreamLink() override;
   StreamLink(const StreamLink&) = delete;
   StreamLink& operator=(const StreamLink&) = delete;
@@ -33,10 +34,12 @@ class StreamLink final : public Link {
   IoStatus io_error(const char* what, int err);
 
   int fd_;
+  bool frame_per_write_;
   std::string reason_;
   // To vznet: [out_head_, out_tail_) is queued; frames are appended at out_tail_.
   std::vector<std::uint8_t> out_;
   std::size_t out_head_ = 0, out_tail_ = 0;
+  std::size_t frame_rest_ = 0;  ///< frame_per_write: bytes of the frame being sent still to send (0: at a frame start)
   // From vznet: [in_head_, in_tail_) is received and not yet delivered (possibly ending in a partial frame).
   std::vector<std::uint8_t> in_;
   std::size_t in_head_ = 0, in_tail_ = 0;

@@ -119,7 +119,7 @@ std::unique_ptr<Link> connect_to_vznet(const Options& options, BoundPath& local)
     case Framing::datagram: fd = open_datagram(options, local); break;
   }
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  if (options.framing == Framing::stream) return std::make_unique<StreamLink>(fd);
+  if (options.framing == Framing::stream) return std::make_unique<StreamLink>(fd, options.frame_per_write);
   return std::make_unique<MessageLink>(fd, options.framing == Framing::seqpacket, options.path);
 }
 
