@@ -202,12 +202,13 @@ class Case:
             cmd = ["ip", "netns", "exec", self.host_ns, "iperf3", "-c", "127.0.0.1", "-p", str(FWD_PORT)]
         else:
             cmd = ["ip", "netns", "exec", self.guest_ns, "iperf3", "-c", self.target, "-p", str(IPERF_PORT)]
-        cmd += ["-t", str(seconds), "-J"] + (["-R"] if reverse else [])
+        # 0.2 s intervals: a stall of a fraction of a second shows (see stalled()).
+        cmd += ["-t", str(seconds), "-i", "0.2", "-J"] + (["-R"] if reverse else [])
         cpu0 = self.cpu_seconds()
         data = json.loads(run(cmd, timeout=seconds + 30))
         cpu = self.cpu_seconds() - cpu0
         received = data["end"]["sum_received"]
-        return received["bits_per_second"] / 1e9, received["bytes"], cpu
+        return received["bits_per_second"] / 1e9, received["bytes"], cpu, stalled(data)
 
     def sockperf(self, udp, seconds):
         port = SOCKPERF_UDP if udp else SOCKPERF_TCP
@@ -241,6 +242,13 @@ class Case:
             p.wait()
 
 
+def stalled(iperf_json):
+    """Whether a transfer stopped on the way: some 0.2 s of it carried under a tenth of its best 0.2 s. A path that
+    works moves data all along; a stalled peer's figure says nothing about its speed (issue 15)."""
+    rates = [i["sum"]["bits_per_second"] for i in iperf_json.get("intervals", []) if i["sum"]["seconds"] > 0.1]
+    return bool(rates) and min(rates) < 0.1 * max(rates)
+
+
 def median_spread(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
 
@@ -249,19 +257,22 @@ def measure(case, args):
     r = {"name": case.name, "kind": case.kind, "mtu": case.mtu, "framing": case.framing}
     r["rss_idle_kib"] = case.rss_kib()
     for direction, reverse in (("guest_to_host", False), ("host_to_guest", True)):
-        runs, cpu_per_gb = [], []
+        runs, cpu_per_gb, stalls = [], [], 0
         for _ in range(args.reps):
-            gbps, nbytes, cpu = case.iperf(args.seconds, reverse=reverse)
+            gbps, nbytes, cpu, stopped = case.iperf(args.seconds, reverse=reverse)
             runs.append(round(gbps, 3))
+            stalls += stopped
             if case.stack_pid and nbytes:
                 cpu_per_gb.append(round(cpu / (nbytes / 1e9), 3))
-        r[f"tcp_{direction}_gbps"] = median_spread(runs)
+        r[f"tcp_{direction}_gbps"] = median_spread(runs) | {"stalled_runs": stalls}
         if cpu_per_gb:
             r[f"cpu_s_per_gb_{direction}"] = statistics.median(cpu_per_gb)
-        log(f"{case.name}: {direction} {runs} Gbit/s")
+        note = f", STALLED in {stalls} of {args.reps} runs" if stalls else ""
+        log(f"{case.name}: {direction} {runs} Gbit/s{note}")
     if case.forward:
-        runs = [round(case.iperf(args.seconds, from_host=True)[0], 3) for _ in range(args.reps)]
-        r["forward_host_to_guest_gbps"] = median_spread(runs)
+        measured = [case.iperf(args.seconds, from_host=True) for _ in range(args.reps)]
+        runs = [round(m[0], 3) for m in measured]
+        r["forward_host_to_guest_gbps"] = median_spread(runs) | {"stalled_runs": sum(m[3] for m in measured)}
         log(f"{case.name}: published port host->guest {runs} Gbit/s")
     r["tcp_rr_us"] = dict(zip(("p50", "p99"), case.sockperf(False, args.latency_seconds)))
     r["udp_rr_us"] = dict(zip(("p50", "p99"), case.sockperf(True, args.latency_seconds)))
@@ -308,6 +319,29 @@ def ratio(a, b):
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
+def throughput(t):
+    """A table cell: the median and range, or FAILED when any run stalled (never a speed, never a ratio)."""
+    if t.get("stalled_runs"):
+        return f"FAILED: stalled in {t['stalled_runs']} run(s) ({t['median']:.2f})"
+    return f"{t['median']:.2f} ({t['min']:.2f}-{t['max']:.2f})"
+
+
+def connections(r):
+    """The connection rate, or FAILED when connects timed out (the rate of a loop that waits is no rate)."""
+    failures = r["tcp_connection_failures"]
+    if failures:
+        why = "the loop hung" if failures < 0 else f"{failures} connects timed out"
+        return f"FAILED: {why} ({r['tcp_connections_per_s']})"
+    return str(r["tcp_connections_per_s"])
+
+
+def working_ratio(a, b):
+    """The ratio of two throughputs, or n/a when either path stalled."""
+    if a.get("stalled_runs") or b.get("stalled_runs"):
+        return "n/a (a peer stalled)"
+    return ratio(a["median"], b["median"])
+
+
 def report(results, machine):
     by = {r["name"]: r for r in results}
     lines = [f"Machine: {machine}", "",
@@ -320,15 +354,11 @@ def report(results, machine):
         fwd = r.get("forward_host_to_guest_gbps")
         rss = [mib(r.get("rss_idle_kib"))] + [mib((r.get(f"rss_kib_{n}_flows") or {}).get("rss_kib"))
                                               for n in (1000, 10000)]
-        lines.append(
-            f"| {r['name']} | {g2h['median']:.2f} ({g2h['min']:.2f}-{g2h['max']:.2f}) | "
-            f"{h2g['median']:.2f} ({h2g['min']:.2f}-{h2g['max']:.2f}) | "
-            f"{fwd['median']:.2f} |" if fwd else
-            f"| {r['name']} | {g2h['median']:.2f} ({g2h['min']:.2f}-{g2h['max']:.2f}) | "
-            f"{h2g['median']:.2f} ({h2g['min']:.2f}-{h2g['max']:.2f}) | - |")
+        lines.append(f"| {r['name']} | {throughput(g2h)} | {throughput(h2g)} | "
+                     f"{throughput(fwd) if fwd else '-'} |")
         lines[-1] += (f" {r['tcp_rr_us']['p50']}/{r['tcp_rr_us']['p99']} | "
                       f"{r['udp_rr_us']['p50']}/{r['udp_rr_us']['p99']} | "
-                      f"{r['tcp_connections_per_s']} | {r.get('cpu_s_per_gb_guest_to_host', '-')}, "
+                      f"{connections(r)} | {r.get('cpu_s_per_gb_guest_to_host', '-')}, "
                       f"{r.get('cpu_s_per_gb_host_to_guest', '-')} | {' / '.join(rss)} |")
     lines += ["", "Ratios (median throughput; latency p50):", ""]
     pairs = [("vznet-stream-1500", "veth-1500"), ("vznet-dgram-1500", "veth-1500"),
@@ -341,8 +371,8 @@ def report(results, machine):
         if a in by and b in by:
             ra, rb = by[a], by[b]
             lines.append(f"| {a} / {b} | "
-                         f"{ratio(ra['tcp_guest_to_host_gbps']['median'], rb['tcp_guest_to_host_gbps']['median'])} | "
-                         f"{ratio(ra['tcp_host_to_guest_gbps']['median'], rb['tcp_host_to_guest_gbps']['median'])} | "
+                         f"{working_ratio(ra['tcp_guest_to_host_gbps'], rb['tcp_guest_to_host_gbps'])} | "
+                         f"{working_ratio(ra['tcp_host_to_guest_gbps'], rb['tcp_host_to_guest_gbps'])} | "
                          f"{ratio(ra['tcp_rr_us']['p50'], rb['tcp_rr_us']['p50'])} |")
     return "\n".join(lines) + "\n"
 
