@@ -172,6 +172,9 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
       ->capture_default_str()
       ->type_name("CIDR");
   cli.add_option("--mtu", config.mtu, "Guest link MTU")->capture_default_str()->check(CLI::Range(kMinMtu, kMaxMtu));
+  cli.add_flag("--offload", config.offload,
+               "The guest's NIC offloads TCP segmentation and checksums (krunkit offloading=on): frames up to "
+               "65535 bytes both ways, whatever the MTU");
   cli.add_option("--log-level", config.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

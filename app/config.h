@@ -26,6 +26,7 @@ struct Config {
   std::vector<virtio::ListenUri> listen;  ///< empty: the default pair (see default_listen_uris)
   Ipv4Subnet subnet = stack::default_subnet();
   std::uint16_t mtu = stack::kDefaultMtu;
+  bool offload = false;  ///< --offload: see stack::StackConfig::offload
   std::string log_level = "info";
   LogFormat log_format = LogFormat::text;  ///< --log-format
   bool exit_on_disconnect = false;

@@ -89,6 +89,7 @@ Runtime::Runtime(const Config& config) : config_(config) {
   stack_config.subnet = config_.subnet;
   stack_config.gateway = config_.gateway();
   stack_config.mtu = config_.mtu;
+  stack_config.offload = config_.offload;
   guard_ = std::make_unique<stack::GuestGuard>(stack::GuardConfig{
       stack_config.subnet, stack_config.gateway, stack_config.gateway_mac, config_.dhcp.statics, !config_.dhcp_only});
   stack_ = std::make_unique<stack::Stack>(
@@ -161,7 +162,7 @@ void Runtime::start() {
     uris = default_listen_uris(directory);
   }
   virtio::LinkOptions options;
-  options.max_frame_size = std::size_t{config_.mtu} + 14;
+  options.max_frame_size = stack_->config().max_frame_size();
   auto close_listeners = [this] {
     for (auto& listener : listeners_) listener->close();
     listeners_.clear();

@@ -111,6 +111,7 @@ err_t TcpFlow::on_lwip_connected(void* arg, tcp_pcb* pcb, err_t) {
   auto* self = static_cast<TcpFlow*>(arg);
   if (self->state_ != State::connecting_guest) return ERR_OK;
   self->set_port(self->ctx_.stack.current_port());  // the port the guest's SYN-ACK came from
+  self->ctx_.stack.use_link_segment_size(pcb);
   self->ctx_.counters.events.add(ForwardEvent::inbound_tcp_opened);
   self->attach(pcb);
   return self->pcb_aborted_ ? ERR_ABRT : ERR_OK;

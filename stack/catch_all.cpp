@@ -172,6 +172,7 @@ err_t Stack::on_tcp_accept(tcp_pcb* pcb, err_t err) {
     tcp_abort(pcb);
     return ERR_ABRT;
   }
+  use_link_segment_size(pcb);
   return traffic_->guest_tcp_established(pcb);
 }
 

@@ -76,7 +76,7 @@ err_t Stack::netif_init(netif* nif) {
   auto* self = static_cast<Stack*>(nif->state);
   nif->name[0] = 'v';
   nif->name[1] = 'z';
-  nif->mtu = self->config_.mtu;
+  nif->mtu = self->config_.link_mtu();
   nif->hwaddr_len = ETH_HWADDR_LEN;
   std::memcpy(nif->hwaddr, self->config_.gateway_mac.data(), ETH_HWADDR_LEN);
   nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
@@ -103,6 +103,10 @@ void Stack::guest_frame(virtio::PortId port, virtio::Frame frame) {
   constexpr std::size_t kEthernetHeader = 14;
   if (frame.size() > kEthernetHeader && frame[12] == 0x08 && frame[13] == 0x00 && (frame[14] >> 4) != 4) {
     counters_.drops.add(StackDrop::malformed_ip);  // lwIP drops these before the catch-all could count them
+    return;
+  }
+  if (frame.size() > 0xFFFF) {  // a pbuf's length is 16 bits
+    counters_.drops.add(StackDrop::oversized_frame);
     return;
   }
   pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(frame.size()), PBUF_RAM);
@@ -187,6 +191,17 @@ bool Stack::send_icmp_echo_reply(Ipv4Address from, Ipv4Address to_guest, std::ui
   err_t err = ip4_output_if(p, &src, &dst, ICMP_TTL, 0, IP_PROTO_ICMP, &netif_);
   pbuf_free(p);
   return err == ERR_OK;
+}
+
+void Stack::use_link_segment_size(tcp_pcb* pcb) const {
+  if (!config_.offload) return;
+  // The guest's MSS option bounded pcb->mss during the handshake: the link's is the netif's MTU less headers.
+  pcb->mss = static_cast<u16_t>(netif_.mtu - IP_HLEN - TCP_HLEN);
+  // The handshake also sized the congestion window by the guest's MSS. tcp_output() never sends a segment
+  // larger than the window, and for a congestion window (as opposed to the peer's) it starts no persist timer
+  // ("a cwnd smaller than 1 SMSS implies in-flight data"): with nothing in flight, the flow would stall. Two
+  // segments, as RFC 5681 allows for a large MSS.
+  pcb->cwnd = static_cast<tcpwnd_size_t>(2U * pcb->mss);
 }
 
 void Stack::schedule_timers() {

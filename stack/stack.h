@@ -69,6 +69,9 @@ class Stack final : public virtio::GuestNetwork {
   /// TCP to gateway:`port` is served by an lwIP listener inside vznet (e.g. DNS over TCP), not dialed on the
   /// host: the catch-all lets those SYNs through to lwIP. The caller creates the listener.
   void serve_tcp_locally(std::uint16_t port) { local_tcp_ports_.insert(port); }
+  /// With offload, lets `pcb` (its handshake done) send segments as large as the link carries, whatever MSS
+  /// the guest announced: its NIC segments them (see StackConfig::offload). Without offload, nothing.
+  void use_link_segment_size(tcp_pcb* pcb) const;
   /// Re-arms the lwIP timer if lwIP now wants to run earlier (call after work that may start lwIP timers).
   void schedule_timers();
 

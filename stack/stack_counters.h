@@ -18,10 +18,12 @@ enum class StackDrop : std::uint8_t {
   broadcast_flow,      ///< UDP/TCP to a broadcast or multicast address (not relayed)
   no_handler,          ///< traffic arrived before the flows were wired
   unspecified_source,  ///< TCP/UDP/ICMP from 0.0.0.0 (lwIP admits it for DHCP only; no flow may carry it)
+  oversized_frame,     ///< a frame longer than lwIP's 16-bit pbuf length (the links' limits keep them out)
   count_
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(StackDrop::count_)> kStackDropNames{
-    "no_memory", "malformed_ip", "tcp_fragment", "broadcast_flow", "no_handler", "unspecified_source"};
+    "no_memory",  "malformed_ip",       "tcp_fragment",   "broadcast_flow",
+    "no_handler", "unspecified_source", "oversized_frame"};
 
 struct StackCounters {
   base::Counts<StackDrop> drops;

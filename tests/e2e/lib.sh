@@ -35,6 +35,7 @@ FRAMING=""
 MTU=1500
 VZNET_FD_BASELINE=""
 VZNET_FLAGS=()     # extra vznet flags for this scenario (run.sh sets them)
+RELAY_FLAGS=()     # extra vznet-guest-relay flags (a scenario's setup sets them)
 E2E_FAILED=0
 # With VZNET_E2E_STANDIN=1 the harness runs against standin_vznet.py (a kernel-bridging stand-in) to test
 # itself and the relay; the host-loopback servers then listen on all of VZ's addresses.
@@ -273,7 +274,8 @@ attach_guest() {
   # frame like QEMU's -netdev dgram, so vznet is seen to attach datagram guests either way.
   [ "$FRAMING" = unixgram ] && extra=(--local "$TMP/relay$RELAY_COUNT.sock")
   [ "$FRAMING" = unixgram ] && [ "$RELAY_COUNT" = 1 ] && extra+=(--vfkit-greeting)
-  spawn "$NS_GUEST" relay "$RELAY" --tap "$TAP" --connect "$(framing_uri)" --mtu "$MTU" "${extra[@]}"
+  spawn "$NS_GUEST" relay "$RELAY" --tap "$TAP" --connect "$(framing_uri)" --mtu "$MTU" "${extra[@]}" \
+    "${RELAY_FLAGS[@]}"
   RELAY_PID=$SPAWNED
   wait_for "tap $TAP in GUEST" 10 tap_exists
   in_guest ip link set "$TAP" address "$GUEST_MAC" || fail "guest MAC"

@@ -292,6 +292,17 @@ TEST_F(StackTest, NoFlowFromTheUnspecifiedAddress) {
   EXPECT_EQ(forwarder_->flows().size(), 0u);
 }
 
+// A frame longer than a pbuf can hold (only an offload link could carry one) is refused before lwIP, counted.
+TEST_F(StackTest, AFrameLongerThanAPbufIsDroppedAndCounted) {
+  Bytes frame(70000, 0);
+  std::copy(gateway_mac_.begin(), gateway_mac_.end(), frame.begin());
+  frame[12] = 0x08;
+  frame[14] = 0x45;
+  inject(frame);
+  EXPECT_EQ(stack_counters_.drops.get(stack::StackDrop::oversized_frame), 1u);
+  EXPECT_TRUE(sent_.empty());
+}
+
 TEST_F(StackTest, MalformedPacketsAreDroppedWithoutHarm) {
   resolve_gateway();
   Bytes truncated_tcp = tcp_syn(gateway_mac_, {kGuest, 40004}, {kGateway, 80}, 1);

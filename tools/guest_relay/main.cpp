@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   }
   sigset_t wait_mask = install_signal_handlers();
   try {
-    Tap tap(options->tap, options->mtu);
+    Tap tap(options->tap, options->mtu, options->offload);
     BoundPath local;
     auto link = connect_to_vznet(*options, local);
     std::fprintf(stderr, "vznet-guest-relay: tap %s <-> %s%s%s\n", tap.name().c_str(), options->connect_text.c_str(),

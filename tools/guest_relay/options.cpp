@@ -77,6 +77,10 @@ std::optional<Options> parse_options(std::span<const char* const> args, std::str
       out.frame_per_write = true;
       continue;
     }
+    if (flag == "--offload") {
+      out.offload = true;
+      continue;
+    }
     bool takes_value = flag == "--tap" || flag == "--connect" || flag == "--local" || flag == "--mtu";
     if (!takes_value) {
       error = "unknown flag " + std::string(flag) + " (see --help)";
@@ -129,7 +133,7 @@ std::optional<Options> parse_options(std::span<const char* const> args, std::str
 
 const char* usage() {
   return "usage: vznet-guest-relay --tap NAME --connect URI [--local PATH] [--vfkit-greeting] [--frame-per-write]\n"
-         "                         [--mtu N]\n"
+         "                         [--offload] [--mtu N]\n"
          "Relays Ethernet frames between a Linux tap device (created if missing, in the current network\n"
          "namespace) and vznet's guest socket, so the kernel behind the tap acts as a guest.\n"
          "  --tap NAME         tap interface to create or attach (IFF_TAP, no packet info)\n"
@@ -139,6 +143,8 @@ const char* usage() {
          "  --local PATH       unixgram only: our own socket path (default: a temp path removed at exit)\n"
          "  --vfkit-greeting   unixgram only: send the 4-byte datagram \"VFKT\" first, as vfkit does\n"
          "  --frame-per-write  unix only: one send() per frame, as QEMU writes (default: many frames per send())\n"
+         "  --offload          the tap offers checksum and TCP segmentation offload; frames up to 64 KiB go to\n"
+         "                     vznet without their virtio-net header, as krunkit's offloading=on (vznet --offload)\n"
          "  --mtu N            set the tap's MTU to N (68..65535); frames up to 65535+14 bytes are relayed\n"
          "Runs until SIGTERM/SIGINT (exit 0) or until vznet closes the connection (exit 0).\n"
          "Errors: exit 1 at run time, 2 for bad flags.\n";

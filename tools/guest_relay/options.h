@@ -28,7 +28,10 @@ struct Options {
   bool vfkit_greeting = false;  ///< --vfkit-greeting (datagram only): send "VFKT" first
   /// --frame-per-write (stream only): one send() per frame, as QEMU writes, instead of many frames per send()
   bool frame_per_write = false;
-  std::optional<int> mtu;       ///< --mtu N: set the tap's MTU to N
+  /// --offload: the tap offers checksum and TCP segmentation offload, and virtio-net headers are stripped (to
+  /// vznet) and added (to the tap), as krunkit does with offloading=on
+  bool offload = false;
+  std::optional<int> mtu;  ///< --mtu N: set the tap's MTU to N
   bool help = false;
 };
 

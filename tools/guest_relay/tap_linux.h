@@ -1,5 +1,10 @@
 // The Linux tap device the relay feeds: created (or attached) in the current network namespace with
 // IFF_TAP | IFF_NO_PI, nonblocking. Addresses, routes and link state are the caller's business.
+// With offload, the tap also carries virtio-net headers and offers checksum and TCP segmentation offload, as
+// krunkit's guest NIC does with offloading=on: the guest kernel hands over TCP segments of up to 64 KiB with
+// unfilled checksums, and the header is stripped before the frame goes to vznet; frames from vznet get a
+// header that tells the kernel a large TCP frame is a segmentation of MTU-sized ones, and that checksums are
+// valid.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +25,7 @@ struct TapCounters {
 class Tap final : public FrameSink {
  public:
   /// Creates the tap if missing, attaches otherwise. Throws std::runtime_error naming the device.
-  Tap(const std::string& name, std::optional<int> mtu);
+  Tap(const std::string& name, std::optional<int> mtu, bool offload);
   ~Tap() override;
   Tap(const Tap&) = delete;
   Tap& operator=(const Tap&) = delete;
@@ -37,6 +42,8 @@ class Tap final : public FrameSink {
  private:
   int fd_ = -1;
   std::string name_;
+  int mtu_ = 1500;  ///< the tap's MTU: the size large TCP frames from vznet are segmented to
+  bool offload_ = false;
   TapCounters counters_;
 };
 
