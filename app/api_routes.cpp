@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <set>
 #include <stdexcept>
 
 #include "app/metrics.h"
@@ -69,8 +68,7 @@ json leases(Runtime& rt) {
   const stack::DhcpServer* dhcp = rt.dhcp();
   if (dhcp == nullptr) return out;
   const auto now = dhcp->now();
-  std::set<Ipv4Address> listed;
-  for (const stack::Lease& lease : dhcp->lease_snapshot()) {
+  for (const stack::Lease& lease : rt.leases()) {
     const bool in_use = lease.state == stack::LeaseState::in_use;
     out.push_back(
         {{"address", lease.address.to_string()},
@@ -79,17 +77,6 @@ json leases(Runtime& rt) {
          {"state", stack::kLeaseStateNames[static_cast<std::size_t>(lease.state)]},
          {"static", lease.is_static},
          {"expires_in_seconds", in_use ? json(nullptr) : json(std::max(0.0, -seconds_since(lease.expires, now)))}});
-    listed.insert(lease.address);
-  }
-  // Static addresses outside the DHCP range are bound by the guard alone: listed too, as in use.
-  for (const stack::GuardedPort& port : rt.guard().ports()) {
-    if (!port.in_use || !port.mac || listed.contains(*port.in_use)) continue;
-    out.push_back({{"address", port.in_use->to_string()},
-                   {"mac", base::format_mac(*port.mac)},
-                   {"hostname", ""},
-                   {"state", stack::kLeaseStateNames[static_cast<std::size_t>(stack::LeaseState::in_use)]},
-                   {"static", false},
-                   {"expires_in_seconds", nullptr}});
   }
   return out;
 }

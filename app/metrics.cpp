@@ -110,10 +110,10 @@ std::string prometheus_metrics(Runtime& rt) {
                rt.dhcp_counters().events);
   out.counters("vznet_dhcp_drops_total", "DHCP messages dropped, by reason.", "reason", stack::kDhcpDropNames,
                rt.dhcp_counters().drops);
-  if (const stack::DhcpServer* dhcp = rt.dhcp(); dhcp != nullptr) {
+  if (rt.dhcp() != nullptr) {
     std::map<std::string_view, std::size_t> leases;
     for (std::string_view state : stack::kLeaseStateNames) leases[state] = 0;
-    for (const stack::Lease& lease : dhcp->lease_snapshot()) {
+    for (const stack::Lease& lease : rt.leases()) {
       ++leases[stack::kLeaseStateNames[static_cast<std::size_t>(lease.state)]];
     }
     out.family("vznet_dhcp_leases", "gauge", "DHCP lease records, by state (in_use: a static guest's address).");

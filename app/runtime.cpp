@@ -110,19 +110,29 @@ Runtime::Runtime(const Config& config) : config_(config) {
 }
 
 std::optional<Ipv4Address> Runtime::first_leased_guest() const {
-  if (!dhcp_) return std::nullopt;
-  std::optional<Ipv4Address> first;
-  for (const stack::Lease& lease : dhcp_->lease_snapshot()) {  // by address
-    if (lease.state == stack::LeaseState::bound || lease.state == stack::LeaseState::in_use) {
-      first = lease.address;
-      break;
-    }
+  for (const stack::Lease& lease : leases()) {  // by address
+    if (lease.state == stack::LeaseState::bound || lease.state == stack::LeaseState::in_use) return lease.address;
   }
-  // A guest with a static address outside the DHCP range is the guard's alone (the pool records only its range).
+  return std::nullopt;
+}
+
+std::vector<stack::Lease> Runtime::leases() const {
+  if (!dhcp_) return {};
+  std::vector<stack::Lease> all = dhcp_->lease_snapshot();
+  const std::size_t in_pool = all.size();
   for (const stack::GuardedPort& port : guard_->ports()) {
-    if (port.in_use && (!first || *port.in_use < *first)) first = port.in_use;
+    const bool recorded = std::any_of(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(in_pool),
+                                      [&](const stack::Lease& l) { return port.in_use == l.address; });
+    if (!port.in_use || !port.mac || recorded) continue;
+    stack::Lease lease;
+    lease.address = *port.in_use;
+    lease.mac = *port.mac;
+    lease.state = stack::LeaseState::in_use;
+    lease.expires = stack::DhcpTime::max();
+    all.push_back(lease);
   }
-  return first;
+  std::sort(all.begin(), all.end(), [](const stack::Lease& a, const stack::Lease& b) { return a.address < b.address; });
+  return all;
 }
 
 Runtime::~Runtime() {

@@ -45,6 +45,10 @@ class Runtime final {
   forward::PortPublisher& publisher() { return *publisher_; }
   /// The lowest address a guest holds by a bound DHCP lease or uses as its static address (bind on first use).
   std::optional<Ipv4Address> first_leased_guest() const;
+  /// Every address record, by address: the DHCP pool's, and the static addresses outside its range that the
+  /// guard bound on first use (state in_use; the pool records only its range). What /leases, /metrics and
+  /// first_leased_guest() read. Empty before the DHCP server starts.
+  std::vector<stack::Lease> leases() const;
   const virtio::LinkCounters& link_counters() const { return link_counters_; }
   const stack::StackCounters& stack_counters() const { return stack_counters_; }
   const forward::ForwardCounters& forward_counters() const { return forward_counters_; }
