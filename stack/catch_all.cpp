@@ -30,6 +30,8 @@
 //    Stack::send_udp() with the original destination as source. Services on the gateway (DHCP, DNS) bind
 //    their own pcbs, which match first.
 // 5. Everything else (ARP, ICMP to the gateway, segments of existing connections) is ordinary lwIP.
+#include <string>
+
 #include <spdlog/spdlog.h>
 
 #include "base/byte_order.h"
@@ -67,9 +69,16 @@ bool is_broadcast_or_multicast(const Ipv4Subnet& subnet, Ipv4Address a) {
 
 void Stack::create_catch_all() {
   tcp_pcb* pcb = tcp_new();
-  if (pcb == nullptr || tcp_bind(pcb, IP4_ADDR_ANY, 0) != ERR_OK) throw std::runtime_error("lwIP: no memory");
+  if (pcb == nullptr) throw std::runtime_error("lwIP: no memory for the catch-all listener");
+  if (const err_t err = tcp_bind(pcb, IP4_ADDR_ANY, 0); err != ERR_OK) {
+    tcp_close(pcb);
+    throw std::runtime_error("lwIP: cannot bind the catch-all listener (err_t " + std::to_string(err) + ")");
+  }
   tcp_pcb* listening = tcp_listen(pcb);
-  if (listening == nullptr) throw std::runtime_error("lwIP: cannot create the catch-all listener");
+  if (listening == nullptr) {
+    tcp_close(pcb);
+    throw std::runtime_error("lwIP: no memory for the catch-all listener");
+  }
   listener_ = reinterpret_cast<tcp_pcb_listen*>(listening);
   tcp_arg(listening, this);
   tcp_accept(listening, [](void* arg, tcp_pcb* newpcb, err_t err) {
