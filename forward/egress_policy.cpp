@@ -3,6 +3,8 @@
 // each line's directive to the same functions the flags use and prefixes its errors with the line number.
 #include "forward/egress_policy.h"
 
+#include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 namespace vznet::forward {
@@ -28,27 +30,42 @@ bool same_match(const EgressRule& a, const EgressRule& b) {
          a.last_port == b.last_port && a.protocol == b.protocol;
 }
 
-/// The rule --block-host stands for. Static, so decisions may point at it.
-const EgressRule& block_host_rule() {
-  static const EgressRule rule = [] {
-    EgressRule r{EgressAction::deny, Ipv4Subnet{Ipv4Address{127, 0, 0, 0}, 8}};
-    r.text = r.canonical_text() + " (block-host)";
-    return r;
-  }();
-  return rule;
-}
-
-struct PrivateRange {
-  Ipv4Subnet subnet;
+/// A preset rule's destination, written as a CIDR.
+struct PresetRange {
+  std::string_view cidr;
   std::string_view origin;
 };
 
-constexpr PrivateRange kPrivateRanges[] = {
-    {{Ipv4Address{10, 0, 0, 0}, 8}, "block-private: RFC 1918"},
-    {{Ipv4Address{172, 16, 0, 0}, 12}, "block-private: RFC 1918"},
-    {{Ipv4Address{192, 168, 0, 0}, 16}, "block-private: RFC 1918"},
-    {{Ipv4Address{100, 64, 0, 0}, 10}, "block-private: carrier-grade NAT"},
-    {{Ipv4Address{169, 254, 0, 0}, 16}, "block-private: link-local, cloud metadata"},
+EgressRule preset_rule(const PresetRange& range) {
+  return EgressRule{EgressAction::deny, IpSubnet::parse(range.cidr).value()};
+}
+
+/// The host's loopback in both families: what --block-host denies.
+constexpr PresetRange kHostLoopback[] = {{"127.0.0.0/8", "block-host"}, {"::1/128", "block-host"}};
+
+/// The rules --block-host stands for. Static, so decisions may point at them.
+const std::vector<EgressRule>& block_host_rules() {
+  static const std::vector<EgressRule> rules = [] {
+    std::vector<EgressRule> built;
+    for (const auto& range : kHostLoopback) {
+      EgressRule rule = preset_rule(range);
+      rule.text = rule.canonical_text() + " (" + std::string(range.origin) + ')';
+      built.push_back(std::move(rule));
+    }
+    return built;
+  }();
+  return rules;
+}
+
+constexpr PresetRange kPrivateRanges[] = {
+    {"10.0.0.0/8", "block-private: RFC 1918"},
+    {"172.16.0.0/12", "block-private: RFC 1918"},
+    {"192.168.0.0/16", "block-private: RFC 1918"},
+    {"100.64.0.0/10", "block-private: carrier-grade NAT"},
+    {"169.254.0.0/16", "block-private: link-local, cloud metadata"},
+    {"fc00::/7", "block-private: IPv6 unique local"},
+    {"fe80::/10", "block-private: IPv6 link-local"},
+    {"fec0::/10", "block-private: IPv6 site-local (deprecated)"},
 };
 
 class RuleParser {
@@ -65,13 +82,12 @@ class RuleParser {
       rule.protocol = parse_protocol(body.substr(slash + 1));
       body = body.substr(0, slash);
     }
-    const auto colon = body.find(':');
-    rule.destination = parse_destination(body.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      const std::string_view ports = body.substr(colon + 1);
-      if (ports.empty()) fail("missing port after \":\"");
-      if (rule.protocol == EgressProtocol::icmp) fail("port " + quote(ports) + " with icmp", " (ICMP has no ports)");
-      parse_ports(ports, rule);
+    const auto [destination, ports] = split_ports(body);
+    rule.destination = parse_destination(destination);
+    if (ports) {
+      if (ports->empty()) fail("missing port after \":\"");
+      if (rule.protocol == EgressProtocol::icmp) fail("port " + quote(*ports) + " with icmp", " (ICMP has no ports)");
+      parse_ports(*ports, rule);
     }
     rule.text = rule.canonical_text();
     return rule;
@@ -80,6 +96,33 @@ class RuleParser {
  private:
   [[noreturn]] void fail(const std::string& what, const std::string& hint = {}) const {
     throw std::invalid_argument(what + " in " + quote(text_) + hint);
+  }
+
+  struct DestinationAndPorts {
+    std::string_view destination;
+    std::optional<std::string_view> ports;  ///< the text after the port's ':', when there is one
+  };
+
+  /// Cuts "DESTINATION[:PORTS]" (the protocol already removed). IPv4 has a dot before its first ':'; an IPv6
+  /// destination takes ports only in brackets ("[fd00::/8]:443"), and without them every colon is its own.
+  DestinationAndPorts split_ports(std::string_view body) const {
+    if (body.starts_with('[')) {
+      const auto close = body.find(']');
+      if (close == std::string_view::npos) fail("missing \"]\" after " + quote(body));
+      const std::string_view inside = body.substr(1, close - 1), after = body.substr(close + 1);
+      if (!inside.empty() && inside.find(':') == std::string_view::npos) {
+        fail("brackets around IPv4 " + quote(inside), " (brackets are for IPv6 destinations)");
+      }
+      if (after.empty()) return {inside, std::nullopt};
+      if (after.front() != ':') fail("unexpected " + quote(after) + " after \"]\"");
+      return {inside, after.substr(1)};
+    }
+    const auto colon = body.find(':');
+    if (colon == std::string_view::npos) return {body, std::nullopt};
+    const bool ipv4 =
+        std::count(body.begin(), body.end(), ':') == 1 || body.substr(0, colon).find('.') != std::string_view::npos;
+    if (!ipv4) return {body, std::nullopt};
+    return {body.substr(0, colon), body.substr(colon + 1)};
   }
 
   /// The text after the last '/' is the protocol if it starts with a letter. If it is empty, it is a missing
@@ -100,18 +143,19 @@ class RuleParser {
     fail("unknown protocol " + quote(name), " (expected tcp, udp or icmp)");
   }
 
-  /// "A.B.C.D/N", or "A.B.C.D" for /32.
-  Ipv4Subnet parse_destination(std::string_view field) const {
+  /// "A.B.C.D/N" or "IPV6/N", or a bare address for /32 or /128. An IPv4-mapped IPv6 destination
+  /// (::ffff:10.0.0.0/104) becomes the IPv4 one it covers (10.0.0.0/8), as judged_address() sees its targets.
+  IpSubnet parse_destination(std::string_view field) const {
     if (field.empty()) fail("missing address", " (expected " + std::string(kRuleGrammar) + ')');
     if (field.find('/') != std::string_view::npos) {
       std::string why;
-      auto subnet = Ipv4Subnet::parse(field, &why);
+      auto subnet = IpSubnet::parse(field, &why);
       if (!subnet) fail("invalid CIDR " + quote(field), ": " + why);
-      return *subnet;
+      return subnet->unmapped();
     }
-    auto address = Ipv4Address::parse(field);
+    auto address = IpAddress::parse(field);
     if (!address) fail("invalid address " + quote(field), " (expected " + std::string(kRuleGrammar) + ')');
-    return Ipv4Subnet{*address, 32};
+    return IpSubnet::make(*address, address->bit_count())->unmapped();
   }
 
   /// "80" or "80-89"; ports 1..65535, first <= last.
@@ -247,13 +291,24 @@ bool EgressRule::matches(IpProtocol flow_protocol, const IpEndpoint& target) con
 }
 
 std::string EgressRule::canonical_text() const {
-  std::string text = std::string(to_string(action)) + ' ' + destination.to_string();
+  std::string text = std::string(to_string(action)) + ' ';
+  const bool bracketed = has_ports() && !destination.network().is_v4();
+  text += bracketed ? '[' + destination.to_string() + ']' : destination.to_string();
   if (has_ports()) {
     text += ':' + std::to_string(first_port);
     if (last_port != first_port) text += '-' + std::to_string(last_port);
   }
   if (protocol != EgressProtocol::any) text += '/' + std::string(to_string(protocol));
   return text;
+}
+
+IpAddress judged_address(const IpAddress& address) {
+  if (address.is_v4() || address.is_v4_mapped()) return address.unmapped();
+  const auto& b = address.bytes();
+  for (int i = 0; i < 12; ++i) {
+    if (b[i] != 0) return address;
+  }
+  return b[12] != 0 ? IpAddress(address.v4()) : address;  // ::/104 (::, ::1) is IPv6's own
 }
 
 EgressRule parse_egress_rule(EgressAction action, std::string_view text) { return RuleParser(action, text).parse(); }
@@ -282,14 +337,15 @@ void EgressPolicy::add_preset(EgressRule rule, std::string_view origin) {
 }
 
 void EgressPolicy::add_private_ranges(std::span<const Ipv4Address> host_addresses) {
-  for (const auto& range : kPrivateRanges) add_preset(EgressRule{EgressAction::deny, range.subnet}, range.origin);
+  for (const auto& range : kPrivateRanges) add_preset(preset_rule(range), range.origin);
   for (const Ipv4Address address : host_addresses) {
     if (address.is_loopback() || address.is_unspecified()) continue;
     add_preset(EgressRule{EgressAction::deny, Ipv4Subnet{address, 32}}, "block-private: host address");
   }
 }
 
-EgressDecision EgressPolicy::decide(IpProtocol protocol, const IpEndpoint& target) const {
+EgressDecision EgressPolicy::decide(IpProtocol protocol, const IpEndpoint& dialed) const {
+  const IpEndpoint target{judged_address(dialed.address), dialed.port};
   const EgressRule* best = nullptr;
   std::uint32_t best_rank = 0;
   auto consider = [&](const EgressRule& rule) {
@@ -301,7 +357,9 @@ EgressDecision EgressPolicy::decide(IpProtocol protocol, const IpEndpoint& targe
     }
   };
   for (const auto& rule : rules_) consider(rule);
-  if (block_host_) consider(block_host_rule());
+  if (block_host_) {
+    for (const auto& rule : block_host_rules()) consider(rule);
+  }
   if (best == nullptr) return EgressDecision{default_ == EgressAction::allow, nullptr};
   return EgressDecision{best->action == EgressAction::allow, best};
 }
@@ -310,7 +368,9 @@ std::vector<std::string> EgressPolicy::describe() const {
   std::vector<std::string> lines;
   lines.reserve(rules_.size() + 2);
   for (const auto& rule : rules_) lines.push_back(rule.text);
-  if (block_host_) lines.push_back(block_host_rule().text);
+  if (block_host_) {
+    for (const auto& rule : block_host_rules()) lines.push_back(rule.text);
+  }
   lines.push_back("default " + std::string(to_string(default_)));
   return lines;
 }

@@ -45,7 +45,7 @@ std::string_view to_string(EgressProtocol protocol);
 /// One allow or deny rule: `CIDR[:PORT[-PORT]][/tcp|/udp|/icmp]`.
 struct EgressRule {
   EgressAction action = EgressAction::deny;
-  IpSubnet destination;  ///< either family: the parser takes IPv4 today, the matching does not care
+  IpSubnet destination;  ///< either family; an IPv4-mapped IPv6 prefix is held as the IPv4 one
   /// Ports 1..65535, first <= last; {0, 65535} means "no port given": all ports, and ICMP flows too.
   /// A rule with a port range never matches ICMP (which has no ports).
   std::uint16_t first_port = 0;
@@ -66,8 +66,15 @@ struct EgressRule {
   std::string canonical_text() const;
 };
 
-/// Parses one rule for --egress-allow / --egress-deny. A bare address means /32; no port means all ports; no
-/// protocol means all protocols. Ports are 1..65535 with first <= last, and not allowed with /icmp. Host bits set in
+/// The address a dial to `address` really reaches, as the rules judge it: an IPv4-mapped IPv6 address
+/// (::ffff:a.b.c.d) is the IPv4 host a.b.c.d, and so is an IPv4-compatible one (::a.b.c.d, deprecated by RFC 4291)
+/// outside ::/104, which holds :: and ::1. So every IPv4 rule, --block-private's included, covers both IPv6 forms.
+IpAddress judged_address(const IpAddress& address);
+
+/// Parses one rule for --egress-allow / --egress-deny. A bare address means /32 (/128 for IPv6); no port means all
+/// ports; no protocol means all protocols. An IPv6 destination takes its ports after brackets ("[fd00::/8]:443/tcp",
+/// "[2001:db8::1]:22"); without brackets its colons are its own ("fd00::/8", "fd00::/8/udp"). /icmp is ICMPv6 echo
+/// for an IPv6 destination. Ports are 1..65535 with first <= last, and not allowed with /icmp. Host bits set in
 /// the CIDR are an error (as everywhere in vznet: "10.0.0.1/8" is ambiguous). Throws std::invalid_argument with
 /// one lowercase sentence quoting the bad part and the rule, e.g. `invalid port "0" in "10.0.0.0/8:0"` (the caller
 /// prefixes the flag name or line number).
@@ -99,24 +106,27 @@ class EgressPolicy {
   void set_default(EgressAction action) { default_ = action; }
   EgressAction default_action() const { return default_; }
   /// --block-private: deny 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 (RFC 1918), 100.64.0.0/10 (carrier-grade
-  /// NAT), 169.254.0.0/16 (link-local, cloud metadata) and each of the host's own addresses as a /32 (a server
+  /// NAT), 169.254.0.0/16 (link-local, cloud metadata), fc00::/7 (IPv6 unique local), fe80::/10 (IPv6 link-local),
+  /// fec0::/10 (deprecated IPv6 site-local) and each of the host's own addresses as a /32 (a server
   /// bound to 0.0.0.0 is reachable there). Loopback and duplicate addresses in `host_addresses` are skipped: the
   /// host's loopback is --block-host's business. Like any rule, a more specific allow still wins over these.
   void add_private_ranges(std::span<const Ipv4Address> host_addresses);
-  /// --block-host: deny flows to the host's loopback (which is where the gateway address leads). Acts as the rule
-  /// "deny 127.0.0.0/8", so a more specific allow such as "127.0.0.1:8080/tcp" opens one service again.
+  /// --block-host: deny flows to the host's loopback (which is where the gateway address leads). Acts as the rules
+  /// "deny 127.0.0.0/8" and "deny ::1/128", so a more specific allow such as "127.0.0.1:8080/tcp" opens one service
+  /// again.
   void set_block_host(bool block) { block_host_ = block; }
   bool block_host() const { return block_host_; }
 
   /// The decision for a new flow of `protocol` to `target`, the host-side endpoint vznet would dial (see the top of
-  /// this file; the gateway is 127.0.0.1 here). For ICMP the port is ignored.
+  /// this file; the gateway is 127.0.0.1 here). For ICMP the port is ignored. The rules judge the target's
+  /// judged_address(): the deciding rule matches that, not necessarily the IPv6 spelling of an IPv4 target.
   EgressDecision decide(IpProtocol protocol, const IpEndpoint& target) const;
 
   /// No rules, default allow, no --block-host: every flow is allowed and callers may skip the policy.
   bool empty() const { return rules_.empty() && default_ == EgressAction::allow && !block_host_; }
-  /// The rules in the order they were added (block-host's rule is not among them).
+  /// The rules in the order they were added (block-host's rules are not among them).
   std::span<const EgressRule> rules() const { return rules_; }
-  /// For the start-up log and the control API: one line per rule in the order added, then block-host's rule if
+  /// For the start-up log and the control API: one line per rule in the order added, then block-host's rules if
   /// set, then "default allow" or "default deny".
   std::vector<std::string> describe() const;
 

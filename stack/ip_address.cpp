@@ -50,6 +50,27 @@ std::optional<IpSubnet> IpSubnet::make(const IpAddress& network, unsigned prefix
   return subnet;
 }
 
+std::optional<IpSubnet> IpSubnet::parse(std::string_view text, std::string* error) {
+  auto fail = [&](const char* why) -> std::optional<IpSubnet> {
+    if (error) *error = why;
+    return std::nullopt;
+  };
+  const auto slash = text.find('/');
+  const std::string_view address_text = text.substr(0, slash);
+  if (address_text.find(':') == std::string_view::npos) {
+    auto v4 = Ipv4Subnet::parse(text, error);
+    return v4 ? std::optional<IpSubnet>(*v4) : std::nullopt;
+  }
+  if (slash == std::string_view::npos) return fail("expected ADDRESS/PREFIX, e.g. fd00::/8");
+  const auto address = IpAddress::parse(address_text);
+  if (!address) return fail("not an IPv6 address before '/'");
+  const auto prefix = parse_decimal(text.substr(slash + 1), 0, 128);
+  if (!prefix) return fail("prefix length must be 0..128");
+  auto subnet = make(*address, static_cast<unsigned>(*prefix));
+  if (!subnet) return fail("host bits are set (did you mean the network address?)");
+  return subnet;
+}
+
 bool IpSubnet::contains(const IpAddress& address) const {
   if (address.family() != network_.family()) return false;
   return fill_from(address.bytes(), prefix_offset(address) + prefix_length_, false) == network_.bytes();
@@ -57,6 +78,14 @@ bool IpSubnet::contains(const IpAddress& address) const {
 
 IpAddress IpSubnet::last() const {
   return with_bytes(network_, fill_from(network_.bytes(), prefix_offset(network_) + prefix_length_, true));
+}
+
+IpSubnet IpSubnet::unmapped() const {
+  if (!network_.is_v4_mapped() || prefix_length_ < 96) return *this;
+  IpSubnet v4;
+  v4.network_ = network_.unmapped();
+  v4.prefix_length_ = static_cast<std::uint8_t>(prefix_length_ - 96);
+  return v4;
 }
 
 std::string IpSubnet::to_string() const { return network_.to_string() + '/' + std::to_string(prefix_length_); }

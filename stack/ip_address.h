@@ -96,6 +96,9 @@ class IpSubnet {
   /// `network`/`prefix_length`, or nullopt when the length is longer than the family's address or `network` has
   /// host bits set (ambiguous intent, as everywhere in vznet).
   static std::optional<IpSubnet> make(const IpAddress& network, unsigned prefix_length);
+  /// "A.B.C.D/N" (N 0..32, as Ipv4Subnet::parse) or "IPV6/N" (N 0..128, RFC 4291 text). Host bits set are an
+  /// error. On failure `error`, when given, says why in a few words.
+  static std::optional<IpSubnet> parse(std::string_view text, std::string* error = nullptr);
 
   const IpAddress& network() const { return network_; }
   unsigned prefix_length() const { return prefix_length_; }
@@ -104,6 +107,9 @@ class IpSubnet {
   bool contains(const IpAddress& address) const;
   /// The highest address of the subnet (for IPv4, its broadcast address).
   IpAddress last() const;
+  /// A prefix inside ::ffff:0:0/96 (IPv4-mapped, written in IPv6 form) as the IPv4 subnet it covers; any other
+  /// subnet unchanged.
+  IpSubnet unmapped() const;
   /// "10.0.0.0/8", "fd00::/8".
   std::string to_string() const;
 

@@ -23,6 +23,9 @@ void check_decisions(const EgressPolicy& policy) {
   std::vector<IpEndpoint> targets{Ipv4Endpoint{Ipv4Address{127, 0, 0, 1}, 80},
                                   Ipv4Endpoint{Ipv4Address{10, 0, 0, 1}, 22}, Ipv4Endpoint{Ipv4Address{8, 8, 8, 8}, 53},
                                   Ipv4Endpoint{Ipv4Address{169, 254, 169, 254}, 80}};
+  for (const char* v6 : {"::1", "::ffff:10.0.0.1", "::10.0.0.1", "fd00::1", "2001:db8::1"}) {
+    targets.emplace_back(*IpAddress::parse(v6), 443);
+  }
   for (const EgressRule& r : policy.rules()) {
     targets.emplace_back(r.destination.network(), r.first_port);
     targets.emplace_back(r.destination.last(), r.last_port);
@@ -32,7 +35,7 @@ void check_decisions(const EgressPolicy& policy) {
       const EgressDecision d = policy.decide(p, t);
       (void)d.describe();
       if (d.rule != nullptr) {
-        check(d.rule->matches(p, t), "the deciding rule does not match the flow");
+        check(d.rule->matches(p, {judged_address(t.address), t.port}), "the deciding rule does not match the flow");
         check(d.allowed == (d.rule->action == EgressAction::allow), "the decision is not the rule's action");
       }
     }

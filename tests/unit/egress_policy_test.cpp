@@ -144,7 +144,19 @@ TEST(EgressRule, RejectsBadInputNamingTheBadPart) {
       {"010.0.0.1", "invalid address \"010.0.0.1\""},
       {"example.com:443", "invalid address \"example.com\""},
       {"junk", "invalid address \"junk\" in \"junk\" (expected CIDR[:PORT[-PORT]][/tcp|/udp|/icmp])"},
-      {"::1", "missing address in \"::1\""},
+      // IPv6 destinations: ports only after brackets; brackets only around IPv6.
+      {"fd00::1/64", "invalid CIDR \"fd00::1/64\" in \"fd00::1/64\": host bits are set"},
+      {"fd00::/129", "invalid CIDR \"fd00::/129\" in \"fd00::/129\": prefix length must be 0..128"},
+      {"fd00::/8:443", "invalid CIDR \"fd00::/8:443\""},
+      {"fd00:::1", "invalid address \"fd00:::1\""},
+      {"fd00::1%eth0", "invalid address \"fd00::1%eth0\""},
+      {"[fd00::/8", "missing \"]\" after \"[fd00::/8\""},
+      {"[fd00::/8]443", "unexpected \"443\" after \"]\" in \"[fd00::/8]443\""},
+      {"[fd00::/8]:", "missing port after \":\" in \"[fd00::/8]:\""},
+      {"[fd00::/8]:0", "invalid port \"0\""},
+      {"[fd00::1]:22/icmp", "port \"22\" with icmp"},
+      {"[10.0.0.0/8]:80", "brackets around IPv4 \"10.0.0.0/8\" in \"[10.0.0.0/8]:80\" (brackets are for IPv6"},
+      {"[]:80", "missing address in \"[]:80\""},
       {":80", "missing address in \":80\""},
       {"/tcp", "missing address in \"/tcp\""},
       {" 10.0.0.0/8", "invalid CIDR \" 10.0.0.0/8\""},
@@ -407,10 +419,10 @@ TEST(EgressPolicy, BlockPrivateDeniesEveryRangeToItsEdges) {
       EXPECT_EQ(decision.describe(), c.rule.empty() ? "default allow" : c.rule);
     }
   }
-  // Five ranges and two distinct non-loopback host addresses; applying the preset again adds nothing.
-  EXPECT_EQ(policy.rules().size(), 7u);
+  // Eight ranges and two distinct non-loopback host addresses; applying the preset again adds nothing.
+  EXPECT_EQ(policy.rules().size(), 10u);
   policy.add_private_ranges(host_addresses);
-  EXPECT_EQ(policy.rules().size(), 7u);
+  EXPECT_EQ(policy.rules().size(), 10u);
   EXPECT_FALSE(policy.empty());
 }
 
@@ -423,7 +435,107 @@ TEST(EgressPolicy, MoreSpecificAllowOpensAHoleInBlockPrivate) {
   EXPECT_FALSE(policy.decide(udp, target("192.168.1.20:8080")).allowed);
   EXPECT_FALSE(policy.decide(tcp, target("192.168.2.20:8080")).allowed);
   EXPECT_FALSE(policy.decide(tcp, target("10.0.0.1:80")).allowed);
-  EXPECT_EQ(policy.rules().size(), 7u);
+  EXPECT_EQ(policy.rules().size(), 10u);
+}
+
+/// "[IPV6]:PORT" or "A.B.C.D:PORT", either family.
+IpEndpoint target6(const char* address, std::uint16_t port) { return {*IpAddress::parse(address), port}; }
+
+TEST(EgressRule, ParsesIpv6DestinationsWithAndWithoutPorts) {
+  const struct {
+    const char* input;
+    const char* canonical;
+  } cases[] = {
+      {"fd00::/8", "deny fd00::/8"},
+      {"FD00:0::/8", "deny fd00::/8"},
+      {"2001:db8::1", "deny 2001:db8::1/128"},
+      {"::/0", "deny ::/0"},
+      {"fd00::/8/udp", "deny fd00::/8/udp"},
+      {"[fd00::/8]:443/tcp", "deny [fd00::/8]:443/tcp"},
+      {"[2001:db8::1]:1000-2000", "deny [2001:db8::1/128]:1000-2000"},
+      {"[2001:db8::/32]", "deny 2001:db8::/32"},
+      {"fd00::/8/icmp", "deny fd00::/8/icmp"},
+      // The IPv4-mapped form of an IPv4 prefix is that prefix: rules and targets meet in one family.
+      {"::ffff:10.0.0.0/104", "deny 10.0.0.0/8"},
+      {"[::ffff:127.0.0.1]:22", "deny 127.0.0.1/32:22"},
+      {"::ffff:0:0/96", "deny 0.0.0.0/0"},
+      {"::fffe:0:0/95", "deny ::fffe:0:0/95"},  // wider than ::ffff:0:0/96: stays IPv6
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.input);
+    const EgressRule rule = parse_egress_rule(deny, c.input);
+    EXPECT_EQ(rule.text, c.canonical);
+    // The canonical text reads back as the same rule.
+    const std::string canonical(c.canonical);
+    const EgressRule again = parse_egress_rule(deny, std::string_view(canonical).substr(5));
+    EXPECT_EQ(again.destination, rule.destination);
+    EXPECT_EQ(again.first_port, rule.first_port);
+    EXPECT_EQ(again.last_port, rule.last_port);
+    EXPECT_EQ(again.protocol, rule.protocol);
+  }
+}
+
+TEST(EgressPolicy, Ipv6RulesJudgeIpv6TargetsAndIpv4RulesDoNot) {
+  EgressPolicy policy;
+  policy.set_default(deny);
+  policy.add(parse_egress_rule(allow, "[2001:db8::/32]:443/tcp"));
+  policy.add(parse_egress_rule(allow, "0.0.0.0/0"));
+  EXPECT_TRUE(policy.decide(tcp, target6("2001:db8::5", 443)).allowed);
+  EXPECT_FALSE(policy.decide(tcp, target6("2001:db8::5", 80)).allowed);
+  EXPECT_FALSE(policy.decide(udp, target6("2001:db8::5", 443)).allowed);
+  EXPECT_FALSE(policy.decide(tcp, target6("2001:db9::5", 443)).allowed);  // 0.0.0.0/0 is IPv4 only
+  EXPECT_EQ(policy.decide(tcp, target6("2001:db9::5", 443)).describe(), "default deny");
+  policy.add(parse_egress_rule(allow, "::/0"));
+  EXPECT_TRUE(policy.decide(tcp, target6("2001:db9::5", 443)).allowed);
+}
+
+TEST(EgressPolicy, BlockPrivateCoversIpv6RangesAndIpv4InIpv6Forms) {
+  const Ipv4Address host_addresses[] = {{203, 0, 113, 7}};
+  EgressPolicy policy;
+  policy.add_private_ranges(host_addresses);
+  const struct {
+    const char* address;
+    const char* rule;  ///< "" for allowed (by default)
+  } cases[] = {
+      {"fc00::", "deny fc00::/7 (block-private: IPv6 unique local)"},
+      {"fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "deny fc00::/7 (block-private: IPv6 unique local)"},
+      {"fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ""},
+      {"fe00::", ""},
+      {"fe80::1", "deny fe80::/10 (block-private: IPv6 link-local)"},
+      {"febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "deny fe80::/10 (block-private: IPv6 link-local)"},
+      {"fec0::1", "deny fec0::/10 (block-private: IPv6 site-local (deprecated))"},
+      {"ff02::1", ""},
+      {"2001:db8::1", ""},
+      // An IPv6 address that carries an IPv4 one is judged as the IPv4 host a dial to it reaches.
+      {"::ffff:10.1.2.3", "deny 10.0.0.0/8 (block-private: RFC 1918)"},
+      {"::ffff:169.254.169.254", "deny 169.254.0.0/16 (block-private: link-local, cloud metadata)"},
+      {"::ffff:203.0.113.7", "deny 203.0.113.7/32 (block-private: host address)"},
+      {"::10.1.2.3", "deny 10.0.0.0/8 (block-private: RFC 1918)"},
+      {"::192.168.0.1", "deny 192.168.0.0/16 (block-private: RFC 1918)"},
+      {"::ffff:8.8.8.8", ""},
+      {"::8.8.8.8", ""},
+      // ::/104 holds :: and ::1, which are IPv6's own (::1 is --block-host's business).
+      {"::1", ""},
+      {"::", ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.address);
+    const EgressDecision decision = policy.decide(tcp, target6(c.address, 443));
+    EXPECT_EQ(decision.allowed, std::string_view(c.rule).empty());
+    EXPECT_EQ(decision.describe(), std::string_view(c.rule).empty() ? "default allow" : c.rule);
+  }
+}
+
+TEST(EgressPolicy, BlockHostDeniesTheIpv6LoopbackAndTheMappedIpv4One) {
+  EgressPolicy policy;
+  policy.set_block_host(true);
+  EXPECT_EQ(policy.decide(tcp, target6("::1", 22)).describe(), "deny ::1/128 (block-host)");
+  EXPECT_EQ(policy.decide(udp, target6("::ffff:127.0.0.1", 53)).describe(), "deny 127.0.0.0/8 (block-host)");
+  EXPECT_EQ(policy.decide(tcp, target6("::127.0.0.1", 22)).describe(), "deny 127.0.0.0/8 (block-host)");
+  EXPECT_TRUE(policy.decide(tcp, target6("::2", 22)).allowed);
+  policy.add(parse_egress_rule(allow, "[::1]:8080/tcp"));
+  EXPECT_TRUE(policy.decide(tcp, target6("::1", 8080)).allowed);
+  EXPECT_FALSE(policy.decide(tcp, target6("::1", 8081)).allowed);
 }
 
 TEST(EgressPolicy, BlockHostDeniesTheHostLoopback) {
@@ -490,7 +602,7 @@ TEST(EgressPolicy, DescribesRulesBlockHostAndDefault) {
   policy.set_block_host(true);
   policy.set_default(deny);
   const std::vector<std::string> expected{"allow 10.1.0.0/16:443/tcp", "deny 0.0.0.0/0",
-                                          "deny 127.0.0.0/8 (block-host)", "default deny"};
+                                          "deny 127.0.0.0/8 (block-host)", "deny ::1/128 (block-host)", "default deny"};
   EXPECT_EQ(policy.describe(), expected);
 }
 
@@ -551,8 +663,12 @@ TEST(EgressPolicyText, ReadsEveryDirectiveCommentsAndBlankLines) {
       "deny 192.168.0.0/16 (block-private: RFC 1918)",
       "deny 100.64.0.0/10 (block-private: carrier-grade NAT)",
       "deny 169.254.0.0/16 (block-private: link-local, cloud metadata)",
+      "deny fc00::/7 (block-private: IPv6 unique local)",
+      "deny fe80::/10 (block-private: IPv6 link-local)",
+      "deny fec0::/10 (block-private: IPv6 site-local (deprecated))",
       "deny 203.0.113.7/32 (block-private: host address)",
       "deny 127.0.0.0/8 (block-host)",
+      "deny ::1/128 (block-host)",
       "default deny",
   };
   EXPECT_EQ(policy.describe(), expected);

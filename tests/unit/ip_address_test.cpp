@@ -94,6 +94,38 @@ TEST(IpSubnet, HostBitsAndOverlongPrefixesAreRefused) {
   EXPECT_TRUE(IpSubnet::make(ip("fd00::1"), 128));
 }
 
+TEST(IpSubnet, ParsesCidrTextOfBothFamilies) {
+  EXPECT_EQ(IpSubnet::parse("10.0.0.0/8"), subnet("10.0.0.0", 8));
+  EXPECT_EQ(IpSubnet::parse("FD00::/8"), subnet("fd00::", 8));
+  EXPECT_EQ(IpSubnet::parse("::/0"), subnet("::", 0));
+  EXPECT_EQ(IpSubnet::parse("2001:db8::1/128"), subnet("2001:db8::1", 128));
+  const struct {
+    const char* text;
+    const char* why;
+  } bad[] = {
+      {"fd00::1/64", "host bits are set (did you mean the network address?)"},
+      {"fd00::/129", "prefix length must be 0..128"},
+      {"fd00::/", "prefix length must be 0..128"},
+      {"fd00::", "expected ADDRESS/PREFIX, e.g. fd00::/8"},
+      {"fd00:::/8", "not an IPv6 address before '/'"},
+      {"10.0.0.1/8", "host bits are set (did you mean the network address?)"},  // Ipv4Subnet::parse's words
+      {"10.0.0.0/33", "prefix length must be 0..32"},
+  };
+  for (const auto& c : bad) {
+    std::string why;
+    EXPECT_FALSE(IpSubnet::parse(c.text, &why)) << c.text;
+    EXPECT_EQ(why, c.why) << c.text;
+  }
+}
+
+TEST(IpSubnet, AnIpv4MappedPrefixUnmapsToTheIpv4PrefixItCovers) {
+  EXPECT_EQ(subnet("::ffff:10.0.0.0", 104).unmapped(), subnet("10.0.0.0", 8));
+  EXPECT_EQ(subnet("::ffff:0.0.0.0", 96).unmapped(), subnet("0.0.0.0", 0));
+  EXPECT_EQ(subnet("::ffff:10.0.0.1", 128).unmapped(), subnet("10.0.0.1", 32));
+  EXPECT_EQ(subnet("::", 80).unmapped(), subnet("::", 80));  // holds more than the mapped range
+  EXPECT_EQ(subnet("fd00::", 8).unmapped(), subnet("fd00::", 8));
+}
+
 TEST(IpEndpoint, Ipv6EndpointsPutTheAddressInBrackets) {
   EXPECT_EQ(IpEndpoint(Ipv4Endpoint{Ipv4Address{10, 0, 0, 1}, 80}).to_string(), "10.0.0.1:80");
   EXPECT_EQ(IpEndpoint(ip("fd00::1"), 443).to_string(), "[fd00::1]:443");
