@@ -40,6 +40,13 @@ EgressRule preset_rule(const PresetRange& range) {
   return EgressRule{EgressAction::deny, IpSubnet::parse(range.cidr).value()};
 }
 
+/// What logs and describe() show for a rule: its canonical text, and where a preset came from.
+std::string labelled_text(const EgressRule& rule, std::string_view origin) {
+  std::string text = rule.canonical_text();
+  if (!origin.empty()) text += " (" + std::string(origin) + ')';
+  return text;
+}
+
 /// The host's loopback in both families: what --block-host denies.
 constexpr PresetRange kHostLoopback[] = {{"127.0.0.0/8", "block-host"}, {"::1/128", "block-host"}};
 
@@ -49,7 +56,7 @@ const std::vector<EgressRule>& block_host_rules() {
     std::vector<EgressRule> built;
     for (const auto& range : kHostLoopback) {
       EgressRule rule = preset_rule(range);
-      rule.text = rule.canonical_text() + " (" + std::string(range.origin) + ')';
+      rule.text = labelled_text(rule, range.origin);
       built.push_back(std::move(rule));
     }
     return built;
@@ -303,12 +310,7 @@ std::string EgressRule::canonical_text() const {
 }
 
 IpAddress judged_address(const IpAddress& address) {
-  if (address.is_v4() || address.is_v4_mapped()) return address.unmapped();
-  const auto& b = address.bytes();
-  for (int i = 0; i < 12; ++i) {
-    if (b[i] != 0) return address;
-  }
-  return b[12] != 0 ? IpAddress(address.v4()) : address;  // ::/104 (::, ::1) is IPv6's own
+  return address.is_v4_compatible() ? IpAddress(address.v4()) : address.unmapped();
 }
 
 EgressRule parse_egress_rule(EgressAction action, std::string_view text) { return RuleParser(action, text).parse(); }
@@ -331,8 +333,7 @@ void EgressPolicy::add_preset(EgressRule rule, std::string_view origin) {
   for (const auto& existing : rules_) {
     if (same_match(existing, rule)) return;
   }
-  rule.text = rule.canonical_text();
-  if (!origin.empty()) rule.text += " (" + std::string(origin) + ')';
+  rule.text = labelled_text(rule, origin);
   rules_.push_back(std::move(rule));
 }
 

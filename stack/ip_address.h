@@ -60,6 +60,15 @@ class IpAddress {
   }
   /// True for an IPv6 address of the form ::ffff:a.b.c.d.
   constexpr bool is_v4_mapped() const { return !is_v4() && has_v4_mapped_prefix(); }
+  /// True for an IPv4-compatible IPv6 address (::a.b.c.d, deprecated by RFC 4291) outside ::/104, which holds
+  /// IPv6's own :: and ::1.
+  constexpr bool is_v4_compatible() const {
+    if (is_v4()) return false;
+    for (int i = 0; i < 12; ++i) {
+      if (bytes_[i] != 0) return false;
+    }
+    return bytes_[12] != 0;
+  }
   /// An IPv4-mapped IPv6 address as the IPv4 address it carries; any other address unchanged.
   constexpr IpAddress unmapped() const { return is_v4_mapped() ? IpAddress(v4()) : *this; }
   /// The 16 bytes: the IPv6 address, or the IPv4-mapped form of an IPv4 one.

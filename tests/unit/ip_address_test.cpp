@@ -54,6 +54,17 @@ TEST(IpAddress, AnIpv4MappedIpv6AddressIsIpv6UntilUnmapped) {
   EXPECT_EQ(ip("fd00::1").unmapped(), ip("fd00::1"));
 }
 
+TEST(IpAddress, Ipv4CompatibleAddressesLieOutsideTheUnspecifiedAndLoopbackOnes) {
+  EXPECT_TRUE(ip("::10.0.0.1").is_v4_compatible());
+  EXPECT_TRUE(ip("::1.0.0.0").is_v4_compatible());
+  EXPECT_EQ(ip("::10.0.0.1").v4(), (Ipv4Address{10, 0, 0, 1}));
+  EXPECT_FALSE(ip("::").is_v4_compatible());
+  EXPECT_FALSE(ip("::1").is_v4_compatible());
+  EXPECT_FALSE(ip("::0.255.255.255").is_v4_compatible());  // still ::/104
+  EXPECT_FALSE(ip("::ffff:10.0.0.1").is_v4_compatible());  // mapped, not compatible
+  EXPECT_FALSE(ip("10.0.0.1").is_v4_compatible());
+}
+
 TEST(IpAddress, OrderingPutsIpv4BeforeIpv6AndFollowsTheBytes) {
   EXPECT_LT(ip("10.0.0.1"), ip("10.0.0.2"));
   EXPECT_LT(ip("255.255.255.255"), ip("::"));
